@@ -1,0 +1,60 @@
+/*
+ * delta.h - the canonical block delta: the net effect of one block on Ethereum state.
+ *
+ * One entry per (address, kind[, slot]) whose value differs before and after the block, sorted by
+ * (address, kind, slot) bytewise. Every value is a 32-byte big-endian word: balance, nonce, storage
+ * value, and for CODE the keccak256 of the code (keccak256("") for no code / absent account; absent
+ * accounts have balance 0 and nonce 0). Code bytes for every code hash that appears as a NEW value
+ * are kept in the delta's code table so a store can keep them by hash.
+ *
+ * Ownership: a cantor_delta owns its entries and code blobs; cantor_delta_free() releases all.
+ * The canonical binary encoding (docs/formats.md) is what every hash and every codec is over.
+ */
+#ifndef CANTOR_DELTA_H
+#define CANTOR_DELTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define CANTOR_ADDR_LEN 20
+#define CANTOR_WORD_LEN 32
+
+enum cantor_delta_kind {
+    CANTOR_KIND_BALANCE = 0,
+    CANTOR_KIND_NONCE = 1,
+    CANTOR_KIND_CODE = 2,
+    CANTOR_KIND_STORAGE = 3,
+};
+
+struct cantor_delta_entry {
+    uint8_t addr[CANTOR_ADDR_LEN];
+    uint8_t kind;                  /* enum cantor_delta_kind */
+    uint8_t slot[CANTOR_WORD_LEN]; /* all zero unless kind == STORAGE */
+    uint8_t old_val[CANTOR_WORD_LEN];
+    uint8_t new_val[CANTOR_WORD_LEN];
+};
+
+struct cantor_delta_code {
+    uint8_t hash[CANTOR_WORD_LEN];
+    uint8_t *code;
+    size_t len;
+};
+
+struct cantor_delta {
+    uint64_t block_number;
+    struct cantor_delta_entry *entries;
+    size_t n_entries, cap_entries;
+    struct cantor_delta_code *codes;
+    size_t n_codes, cap_codes;
+};
+
+enum cantor_err cantor_delta_new(uint64_t block_number, struct cantor_delta **ret_delta);
+void cantor_delta_free(struct cantor_delta *d);
+
+/* Compare two entries by (addr, kind, slot); used for sorting and binary search. */
+int cantor_delta_entry_cmp(const struct cantor_delta_entry *a, const struct cantor_delta_entry *b);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * cli.h - subcommands of the offline `cantor` tool. Each takes argc/argv starting at its own name
+ * (argv[0] == "mpt-verify", ...) and returns the process exit status: 0 success, 1 the input was
+ * checked and is wrong (e.g. a proof that does not verify), 2 usage or I/O error.
+ */
+#ifndef CANTOR_CLI_H
+#define CANTOR_CLI_H
+
+#define CANTOR_EXIT_OK 0
+#define CANTOR_EXIT_FAIL 1
+#define CANTOR_EXIT_USAGE 2
+
+struct cantor_cli_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+int cantor_cmd_mpt_verify(int argc, char **argv);
+int cantor_cmd_delta(int argc, char **argv);
+int cantor_cmd_keccak(int argc, char **argv);
+
+#endif
