@@ -57,4 +57,16 @@ void cantor_delta_free(struct cantor_delta *d);
 /* Compare two entries by (addr, kind, slot); used for sorting and binary search. */
 int cantor_delta_entry_cmp(const struct cantor_delta_entry *a, const struct cantor_delta_entry *b);
 
+/* Append an entry (unsorted); cantor_delta_finish() sorts, merges duplicates and drops no-ops. */
+enum cantor_err cantor_delta_add(struct cantor_delta *d, const struct cantor_delta_entry *e);
+/* Keep code bytes for a code hash (copied; duplicates ignored). */
+enum cantor_err cantor_delta_add_code(struct cantor_delta *d, const uint8_t hash[CANTOR_WORD_LEN],
+                                      const uint8_t *code, size_t len);
+enum cantor_err cantor_delta_finish(struct cantor_delta *d);
+
+/* Canonical binary encoding (docs/formats.md): what deltas are hashed, stored and compressed as. */
+enum cantor_err cantor_delta_encode(const struct cantor_delta *d, struct cantor_buf *out);
+/* Strict inverse of cantor_delta_encode(): rejects unsorted, duplicate or trailing data. */
+enum cantor_err cantor_delta_decode(const uint8_t *buf, size_t len, struct cantor_delta **ret_delta);
+
 #endif
