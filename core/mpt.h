@@ -28,9 +28,9 @@ struct cantor_bytes {
     size_t len;
 };
 
-#define CANTOR_MPT_MAX_KEY 256         /* bytes; secure-trie keys are 32 */
-#define CANTOR_MPT_MAX_NODES 128       /* a proof has at most one node per nibble of a 32-byte key */
-#define CANTOR_MPT_MAX_NODE_LEN 4096   /* a branch of 16 hashes + value is ~532 bytes; leaves carry values */
+#define CANTOR_MPT_MAX_KEY       256   /* bytes; secure-trie keys are 32 */
+#define CANTOR_MPT_MAX_NODES     128   /* a proof has at most one node per nibble of a 32-byte key */
+#define CANTOR_MPT_MAX_NODE_LEN  4096  /* a branch of 16 hashes + value is ~532 bytes; leaves carry values */
 #define CANTOR_MPT_MAX_VALUE_LEN 65536 /* values of ordinary tries (receipts can be larger: not ours) */
 
 /*
@@ -72,6 +72,10 @@ enum cantor_err cantor_account_encode(const struct cantor_account *a, struct can
 enum cantor_err cantor_mpt_verify_account(const uint8_t state_root[32], const uint8_t address[20],
                                           const struct cantor_bytes *nodes, size_t n_nodes, bool *ret_exists,
                                           struct cantor_account *ret_account);
+/* The same with the trie key (keccak256(address)) given directly, as Portal and snapshots name it. */
+enum cantor_err cantor_mpt_verify_account_key(const uint8_t state_root[32], const uint8_t key[32],
+                                              const struct cantor_bytes *nodes, size_t n_nodes,
+                                              bool *ret_exists, struct cantor_account *ret_account);
 
 /*
  * Verify a storage proof (key = keccak256(slot)) against an account's storage root; the stored value

@@ -14,6 +14,9 @@ static const struct cantor_cli_cmd commands[] = {
     {"mpt-verify", "verify an eth_getProof answer against a state root", cantor_cmd_mpt_verify},
     {"delta", "print the canonical delta of a recorded block as JSON lines", cantor_cmd_delta},
     {"keccak", "print keccak256 of a hex string or of a file", cantor_cmd_keccak},
+    {"compress", "compress a canonical delta or recorded diff into a chunk", cantor_cmd_compress},
+    {"decompress", "decompress a chunk back to canonical delta bytes", cantor_cmd_decompress},
+    {"bench-codec", "benchmark the codec against zstd and xz on recorded blocks", cantor_cmd_bench_codec},
     {"help", "show this help", cmd_help},
 };
 

@@ -19,5 +19,8 @@ struct cantor_cli_cmd {
 int cantor_cmd_mpt_verify(int argc, char **argv);
 int cantor_cmd_delta(int argc, char **argv);
 int cantor_cmd_keccak(int argc, char **argv);
+int cantor_cmd_compress(int argc, char **argv);
+int cantor_cmd_decompress(int argc, char **argv);
+int cantor_cmd_bench_codec(int argc, char **argv);
 
 #endif

@@ -1,0 +1,591 @@
+/*
+ * codec.c - the chunk container (docs/formats.md, "Chunk container"), the model snapshot (training,
+ * version hash), the warm context, and the adaptive choice among CM, zstd-dict and raw.
+ *
+ * Decoding never trusts the chunk: sizes are checked against CANTOR_CHUNK_MAX_RAW before anything is
+ * allocated, the model hash must match, and the decoded bytes must hash to the delta root and to the
+ * checksum before they are handed out, so a chunk yields exactly its canonical bytes or an error.
+ * Ownership: the caller owns models, contexts and output buffers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_internal.h"
+#include "keccak.h"
+
+#define CM_MAIN_BITS 20
+#define CM_FAST_BITS 18
+#define DICT_CAP     (112u * 1024)
+#define DICT_KEYS    4096
+#define HDR_FIXED    (CANTOR_CHUNK_MAGIC_LEN + 3 + 32)
+
+const char *cantor_codec_name(uint8_t codec_id)
+{
+    switch (codec_id) {
+    case CANTOR_CODEC_RAW:
+        return "raw";
+    case CANTOR_CODEC_ZSTD_DICT:
+        return "zstd-dict";
+    case CANTOR_CODEC_CM:
+        return "cm";
+    case CANTOR_CODEC_CM_WARM:
+        return "cm-warm";
+    default:
+        return NULL;
+    }
+}
+
+/* ---------------- model ---------------- */
+static void model_rehash(struct cantor_codec_model *m)
+{
+    struct cantor_keccak k;
+    uint8_t h[32];
+
+    cantor_keccak256_init(&k);
+    cantor_keccak_update(&k, "cantor-codec-model/1", 20);
+    cantor_cm_version_hash(m->cm, h);
+    cantor_keccak_update(&k, h, 32);
+    if (m->zd) {
+        size_t n;
+        const uint8_t *b = cantor_zdict_bytes(m->zd, &n);
+        cantor_keccak_update(&k, b, n);
+    }
+    cantor_keccak_update(&k, "A", 1);
+    cantor_keccak_update(&k, m->dict_addr.keys, m->dict_addr.n * 20);
+    cantor_keccak_update(&k, "S", 1);
+    cantor_keccak_update(&k, m->dict_slot.keys, m->dict_slot.n * 32);
+    cantor_keccak_final(&k, m->hash, 32);
+}
+
+void cantor_codec_model_free(struct cantor_codec_model *m)
+{
+    if (!m)
+        return;
+    cantor_cm_free(m->cm);
+    cantor_zdict_free(m->zd);
+    cantor_kmap_release(&m->dict_addr);
+    cantor_kmap_release(&m->dict_slot);
+    free(m);
+}
+
+enum cantor_err cantor_codec_model_new(struct cantor_codec_model **ret_model)
+{
+    struct cantor_codec_model *m = calloc(1, sizeof(*m));
+    struct cantor_predictor *p[3] = {NULL, NULL, NULL};
+    enum cantor_err err;
+
+    if (!m)
+        return CANTOR_ERR_NOMEM;
+    cantor_kmap_init(&m->dict_addr, 20, DICT_KEYS);
+    cantor_kmap_init(&m->dict_slot, 32, DICT_KEYS);
+    err = cantor_predictor_ctxmodel_new(CM_MAIN_BITS, 1023, 0, &p[0]);
+    if (!err)
+        err = cantor_predictor_ctxmodel_new(CM_FAST_BITS, 20, 3, &p[1]);
+    if (!err)
+        err = cantor_predictor_order0_new(&p[2]);
+    if (err) {
+        for (int i = 0; i < 3; i++)
+            cantor_predictor_free(p[i]);
+        goto out;
+    }
+    err = cantor_cm_new(p, 3, &m->cm);
+    if (err)
+        goto out;
+    model_rehash(m);
+    *ret_model = m;
+    m = NULL;
+out:
+    cantor_codec_model_free(m);
+    return err;
+}
+
+void cantor_codec_model_hash(const struct cantor_codec_model *m, uint8_t out[32])
+{
+    memcpy(out, m->hash, 32);
+}
+
+struct keycount {
+    uint32_t idx, count;
+};
+
+static int cmp_keycount(const void *a, const void *b)
+{
+    const struct keycount *x = a, *y = b;
+
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Keys seen in at least two training deltas, most frequent first (ties: first seen). */
+static enum cantor_err learn_keys(const struct cantor_delta *const *deltas, size_t n, bool slots,
+                                  struct cantor_kmap *dst)
+{
+    struct cantor_kmap all, one;
+    uint32_t *count = NULL;
+    struct keycount *kc = NULL;
+    size_t klen = slots ? 32 : 20, cap = 0;
+    enum cantor_err err = CANTOR_OK;
+
+    cantor_kmap_init(&all, klen, CANTOR_WARM_MAX_KEYS);
+    cantor_kmap_init(&one, klen, CANTOR_WARM_MAX_KEYS);
+    for (size_t i = 0; i < n && !err; i++) {
+        cantor_kmap_clear(&one);
+        for (size_t j = 0; j < deltas[i]->n_entries && !err; j++) {
+            const struct cantor_delta_entry *e = &deltas[i]->entries[j];
+            const uint8_t *key = slots ? e->slot : e->addr;
+            size_t idx;
+            bool fresh;
+            if (slots && e->kind != CANTOR_KIND_STORAGE)
+                continue;
+            err = cantor_kmap_put(&one, key, NULL, &fresh);
+            if (err || !fresh)
+                continue;
+            err = cantor_kmap_put(&all, key, &idx, NULL);
+            if (err)
+                break;
+            if (idx >= cap) {
+                size_t nc = cap ? cap * 2 : 1024;
+                uint32_t *p = realloc(count, nc * sizeof(*p));
+                if (!p) {
+                    err = CANTOR_ERR_NOMEM;
+                    break;
+                }
+                memset(p + cap, 0, (nc - cap) * sizeof(*p));
+                count = p;
+                cap = nc;
+            }
+            count[idx]++;
+        }
+    }
+    if (err)
+        goto out;
+    kc = malloc((all.n ? all.n : 1) * sizeof(*kc));
+    if (!kc) {
+        err = CANTOR_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < all.n; i++)
+        kc[i] = (struct keycount){(uint32_t)i, count[i]};
+    qsort(kc, all.n, sizeof(*kc), cmp_keycount);
+    for (size_t i = 0; i < all.n && kc[i].count >= 2 && dst->n < dst->max && !err; i++)
+        err = cantor_kmap_put(dst, cantor_kmap_key(&all, kc[i].idx), NULL, NULL);
+out:
+    free(kc);
+    free(count);
+    cantor_kmap_release(&all);
+    cantor_kmap_release(&one);
+    return err;
+}
+
+enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
+                                         const struct cantor_delta *const *deltas, size_t n)
+{
+    struct cantor_buf *samples = NULL;
+    enum cantor_err err = CANTOR_OK;
+
+    if (!m || (n && !deltas))
+        return CANTOR_ERR_INVALID;
+    if (n == 0)
+        return CANTOR_OK;
+    samples = calloc(n, sizeof(*samples));
+    if (!samples)
+        return CANTOR_ERR_NOMEM;
+    for (size_t i = 0; i < n && !err; i++) {
+        cantor_buf_init(&samples[i], CANTOR_CHUNK_MAX_RAW);
+        err = cantor_delta_encode(deltas[i], &samples[i]);
+    }
+    if (!err) {
+        cantor_zdict_free(m->zd);
+        m->zd = NULL;
+        err = cantor_zdict_train(samples, n, DICT_CAP, &m->zd);
+    }
+    if (!err)
+        err = learn_keys(deltas, n, false, &m->dict_addr);
+    if (!err)
+        err = learn_keys(deltas, n, true, &m->dict_slot);
+    /* CM priors: run the coder over the training blocks, keep the adapted state as the snapshot. */
+    cantor_cm_reset(m->cm);
+    for (size_t i = 0; i < n && !err; i++)
+        err = cantor_struct_train(m, deltas[i]);
+    if (!err)
+        err = cantor_cm_snapshot(m->cm);
+    if (!err)
+        model_rehash(m);
+    for (size_t i = 0; i < n; i++)
+        cantor_buf_release(&samples[i]);
+    free(samples);
+    return err;
+}
+
+/* ---------------- warm context ---------------- */
+void cantor_codec_ctx_free(struct cantor_codec_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    for (size_t i = 0; i < ctx->addrs.n; i++)
+        free(ctx->ainfo[i].slots);
+    free(ctx->ainfo);
+    free(ctx->words);
+    cantor_kmap_release(&ctx->addrs);
+    cantor_kmap_release(&ctx->vals);
+    free(ctx);
+}
+
+enum cantor_err cantor_codec_ctx_new(struct cantor_codec_ctx **ret_ctx)
+{
+    struct cantor_codec_ctx *ctx = calloc(1, sizeof(*ctx));
+
+    if (!ctx)
+        return CANTOR_ERR_NOMEM;
+    cantor_kmap_init(&ctx->addrs, 20, CANTOR_WARM_MAX_KEYS);
+    cantor_kmap_init(&ctx->vals, CANTOR_WARM_KEY_LEN, CANTOR_WARM_MAX_KEYS);
+    *ret_ctx = ctx;
+    return CANTOR_OK;
+}
+
+enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struct cantor_delta *d)
+{
+    enum cantor_err err = CANTOR_OK;
+
+    for (size_t i = 0; i < d->n_entries; i++) {
+        const struct cantor_delta_entry *e = &d->entries[i];
+        uint8_t key[CANTOR_WARM_KEY_LEN];
+        size_t ai, vi;
+        bool fresh;
+
+        err = cantor_kmap_put(&ctx->addrs, e->addr, &ai, &fresh);
+        if (err)
+            break;
+        if (ai >= ctx->ainfo_cap) {
+            size_t nc = ctx->ainfo_cap ? ctx->ainfo_cap * 2 : 256;
+            struct cantor_warm_addr *p = realloc(ctx->ainfo, nc * sizeof(*p));
+            if (!p)
+                return CANTOR_ERR_NOMEM;
+            memset(p + ctx->ainfo_cap, 0, (nc - ctx->ainfo_cap) * sizeof(*p));
+            ctx->ainfo = p;
+            ctx->ainfo_cap = nc;
+        }
+        memcpy(key, e->addr, 20);
+        key[20] = e->kind;
+        memcpy(key + 21, e->slot, 32);
+        err = cantor_kmap_put(&ctx->vals, key, &vi, &fresh);
+        if (err)
+            break;
+        if (vi >= ctx->words_cap) {
+            size_t nc = ctx->words_cap ? ctx->words_cap * 2 : 1024;
+            uint8_t(*p)[32] = realloc(ctx->words, nc * 32);
+            if (!p)
+                return CANTOR_ERR_NOMEM;
+            ctx->words = p;
+            ctx->words_cap = nc;
+        }
+        memcpy(ctx->words[vi], e->new_val, 32);
+        if (fresh && e->kind == CANTOR_KIND_STORAGE) {
+            struct cantor_warm_addr *wa = &ctx->ainfo[ai];
+            if (wa->n == wa->cap) {
+                uint32_t nc = wa->cap ? wa->cap * 2 : 4;
+                uint32_t *p = realloc(wa->slots, nc * sizeof(*p));
+                if (!p)
+                    return CANTOR_ERR_NOMEM;
+                wa->slots = p;
+                wa->cap = nc;
+            }
+            wa->slots[wa->n++] = (uint32_t)vi;
+        }
+    }
+    /* A full context stops learning (both sides identically); it never fails the chunk. */
+    return err == CANTOR_ERR_TOO_LARGE ? CANTOR_OK : err;
+}
+
+/* ---------------- container ---------------- */
+static enum cantor_err put_varint(struct cantor_buf *b, uint64_t v)
+{
+    uint8_t t[10];
+    size_t n = 0;
+
+    do {
+        t[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            t[n] |= 0x80;
+        n++;
+    } while (v);
+    return cantor_buf_append(b, t, n);
+}
+
+static enum cantor_err get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *ret)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < 10; i++) {
+        uint8_t c;
+        if (*pos >= len)
+            return CANTOR_ERR_TRUNCATED;
+        c = p[(*pos)++];
+        if (i == 9 && c > 1)
+            return CANTOR_ERR_CORRUPT;
+        v |= (uint64_t)(c & 0x7f) << (7 * i);
+        if (!(c & 0x80)) {
+            if (i && c == 0)
+                return CANTOR_ERR_CORRUPT; /* non-minimal */
+            *ret = v;
+            return CANTOR_OK;
+        }
+    }
+    return CANTOR_ERR_CORRUPT;
+}
+
+static uint64_t chunk_checksum(const uint8_t *hdr, size_t hlen, const uint8_t *raw, size_t raw_len)
+{
+    struct cantor_keccak k;
+    uint8_t h[32];
+    uint64_t v = 0;
+
+    cantor_keccak256_init(&k);
+    cantor_keccak_update(&k, hdr, hlen);
+    cantor_keccak_update(&k, raw, raw_len);
+    cantor_keccak_final(&k, h, 32);
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | h[i];
+    return v;
+}
+
+enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct cantor_chunk_info *ret)
+{
+    size_t pos = HDR_FIXED;
+    uint64_t span, plen;
+    enum cantor_err err;
+
+    memset(ret, 0, sizeof(*ret));
+    if (len < CANTOR_CHUNK_MAGIC_LEN)
+        return CANTOR_ERR_TRUNCATED;
+    if (memcmp(c, CANTOR_CHUNK_MAGIC, CANTOR_CHUNK_MAGIC_LEN) != 0)
+        return CANTOR_ERR_CORRUPT;
+    if (len < HDR_FIXED)
+        return CANTOR_ERR_TRUNCATED;
+    ret->version = c[4];
+    ret->codec = c[5];
+    ret->flags = c[6];
+    if (ret->version != CANTOR_CHUNK_VERSION || !cantor_codec_name(ret->codec))
+        return CANTOR_ERR_UNSUPPORTED;
+    if (ret->flags & ~CANTOR_CHUNK_FLAG_WARM)
+        return CANTOR_ERR_UNSUPPORTED;
+    memcpy(ret->model_hash, c + 7, 32);
+    err = get_varint(c, len, &pos, &ret->first_block);
+    if (!err)
+        err = get_varint(c, len, &pos, &span);
+    if (!err)
+        err = get_varint(c, len, &pos, &ret->raw_len);
+    if (err)
+        return err;
+    if (span > UINT64_MAX - ret->first_block)
+        return CANTOR_ERR_CORRUPT;
+    ret->last_block = ret->first_block + span;
+    if (ret->raw_len > CANTOR_CHUNK_MAX_RAW)
+        return CANTOR_ERR_TOO_LARGE;
+    if (len - pos < 32)
+        return CANTOR_ERR_TRUNCATED;
+    memcpy(ret->delta_root, c + pos, 32);
+    pos += 32;
+    err = get_varint(c, len, &pos, &plen);
+    if (err)
+        return err;
+    if (len - pos < 8)
+        return CANTOR_ERR_TRUNCATED;
+    for (int i = 0; i < 8; i++)
+        ret->checksum = (ret->checksum << 8) | c[pos + i];
+    pos += 8;
+    ret->header_len = pos;
+    if (plen > len - pos)
+        return CANTOR_ERR_TRUNCATED;
+    if (plen < len - pos)
+        return CANTOR_ERR_CORRUPT; /* trailing bytes */
+    ret->payload_len = (size_t)plen;
+    return CANTOR_OK;
+}
+
+static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_t flags,
+                                   const uint8_t *model_hash, uint64_t block, const uint8_t *raw,
+                                   size_t raw_len, const uint8_t *payload, size_t plen)
+{
+    struct cantor_buf h;
+    uint8_t root[32], ck[8];
+    uint64_t sum;
+    enum cantor_err err;
+
+    cantor_buf_init(&h, 256);
+    err = cantor_buf_append(&h, CANTOR_CHUNK_MAGIC, CANTOR_CHUNK_MAGIC_LEN);
+    if (!err)
+        err = cantor_buf_append(&h, (uint8_t[]){CANTOR_CHUNK_VERSION, codec, flags}, 3);
+    if (!err)
+        err = cantor_buf_append(&h, model_hash, 32);
+    if (!err)
+        err = put_varint(&h, block);
+    if (!err)
+        err = put_varint(&h, 0); /* one block per chunk for now */
+    if (!err)
+        err = put_varint(&h, raw_len);
+    cantor_keccak256(raw, raw_len, root);
+    if (!err)
+        err = cantor_buf_append(&h, root, 32);
+    if (!err)
+        err = put_varint(&h, plen);
+    if (err)
+        goto out;
+    sum = chunk_checksum(h.data, h.len, raw, raw_len);
+    for (int i = 0; i < 8; i++)
+        ck[i] = (uint8_t)(sum >> (56 - 8 * i));
+    err = cantor_buf_append(&h, ck, 8);
+    if (!err)
+        err = cantor_buf_append(out, h.data, h.len);
+    if (!err && plen)
+        err = cantor_buf_append(out, payload, plen);
+out:
+    cantor_buf_release(&h);
+    return err;
+}
+
+static enum cantor_err cm_roundtrip_ok(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                       uint64_t block, const struct cantor_buf *payload, const uint8_t *raw,
+                                       size_t raw_len)
+{
+    struct cantor_delta *d = NULL;
+    struct cantor_buf b;
+    enum cantor_err err;
+
+    cantor_buf_init(&b, CANTOR_CHUNK_MAX_RAW);
+    err = cantor_struct_decode(m, warm, block, payload->data, payload->len, raw_len / 23 + 1, &d);
+    if (!err)
+        err = cantor_delta_encode(d, &b);
+    if (!err && (b.len != raw_len || memcmp(b.data, raw, raw_len) != 0))
+        err = CANTOR_ERR_MISMATCH;
+    cantor_delta_free(d);
+    cantor_buf_release(&b);
+    return err;
+}
+
+enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                      const struct cantor_codec_opts *opts, const uint8_t *raw,
+                                      size_t raw_len, struct cantor_buf *out, uint8_t *ret_codec)
+{
+    struct cantor_codec_opts o = opts ? *opts : CANTOR_CODEC_OPTS_DEFAULT;
+    struct cantor_delta *d = NULL;
+    struct cantor_buf zb, cb;
+    const uint8_t *best = raw;
+    size_t best_len = raw_len;
+    uint8_t codec = CANTOR_CODEC_RAW, flags = 0, zero[32] = {0};
+    enum cantor_err err;
+
+    if (!m || !raw || !out)
+        return CANTOR_ERR_INVALID;
+    if (raw_len > CANTOR_CHUNK_MAX_RAW)
+        return CANTOR_ERR_TOO_LARGE;
+    cantor_buf_init(&zb, CANTOR_CHUNK_MAX_LEN);
+    cantor_buf_init(&cb, CANTOR_CHUNK_MAX_LEN);
+    err = cantor_delta_decode(raw, raw_len, &d);
+    if (err) {
+        err = CANTOR_ERR_INVALID; /* only canonical delta bytes are chunked */
+        goto out;
+    }
+    if (o.try_zstd && cantor_zstd_compress(m->zd, 19, raw, raw_len, &zb) == CANTOR_OK && zb.len < best_len) {
+        best = zb.data;
+        best_len = zb.len;
+        codec = CANTOR_CODEC_ZSTD_DICT;
+    }
+    if (o.try_cm && cantor_struct_encode(m, warm, d, &cb) == CANTOR_OK && cb.len < best_len &&
+        (!o.verify || cm_roundtrip_ok(m, warm, d->block_number, &cb, raw, raw_len) == CANTOR_OK)) {
+        best = cb.data;
+        best_len = cb.len;
+        codec = warm ? CANTOR_CODEC_CM_WARM : CANTOR_CODEC_CM;
+    }
+    if (codec == CANTOR_CODEC_CM_WARM)
+        flags |= CANTOR_CHUNK_FLAG_WARM;
+    err = write_chunk(out, codec, flags, codec == CANTOR_CODEC_RAW ? zero : m->hash, d->block_number, raw,
+                      raw_len, best, best_len);
+    if (!err && warm)
+        err = cantor_codec_ctx_apply(warm, d);
+    if (!err && ret_codec)
+        *ret_codec = codec;
+out:
+    cantor_delta_free(d);
+    cantor_buf_release(&zb);
+    cantor_buf_release(&cb);
+    return err;
+}
+
+enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                        const uint8_t *chunk, size_t len, struct cantor_buf *out)
+{
+    struct cantor_chunk_info ci;
+    struct cantor_delta *d = NULL;
+    struct cantor_buf raw;
+    const uint8_t *payload;
+    uint8_t root[32];
+    enum cantor_err err;
+
+    if (!chunk || !out)
+        return CANTOR_ERR_INVALID;
+    err = cantor_chunk_parse_header(chunk, len, &ci);
+    if (err)
+        return err;
+    payload = chunk + ci.header_len;
+    cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW + 1);
+    if (ci.codec != CANTOR_CODEC_RAW && (!m || memcmp(ci.model_hash, m->hash, 32) != 0)) {
+        err = CANTOR_ERR_UNKNOWN_MODEL;
+        goto out;
+    }
+    if ((ci.codec == CANTOR_CODEC_CM_WARM) != !!(ci.flags & CANTOR_CHUNK_FLAG_WARM)) {
+        err = CANTOR_ERR_CORRUPT;
+        goto out;
+    }
+    if (ci.codec == CANTOR_CODEC_CM_WARM && !warm) {
+        err = CANTOR_ERR_INVALID; /* a warm chunk needs the stream's context */
+        goto out;
+    }
+    switch (ci.codec) {
+    case CANTOR_CODEC_RAW:
+        if (ci.payload_len != ci.raw_len) {
+            err = CANTOR_ERR_CORRUPT;
+            goto out;
+        }
+        err = cantor_buf_append(&raw, payload, ci.payload_len);
+        break;
+    case CANTOR_CODEC_ZSTD_DICT:
+        err = cantor_zstd_decompress(m->zd, payload, ci.payload_len, ci.raw_len, &raw);
+        break;
+    default:
+        err = cantor_struct_decode(m, ci.codec == CANTOR_CODEC_CM_WARM ? warm : NULL, ci.first_block, payload,
+                                   ci.payload_len, ci.raw_len / 23 + 1, &d);
+        if (!err)
+            err = cantor_delta_encode(d, &raw);
+        if (err == CANTOR_ERR_INVALID || err == CANTOR_ERR_TOO_LARGE)
+            err = CANTOR_ERR_CORRUPT;
+        break;
+    }
+    if (err)
+        goto out;
+    if (raw.len != ci.raw_len) {
+        err = CANTOR_ERR_CORRUPT;
+        goto out;
+    }
+    cantor_keccak256(raw.data, raw.len, root);
+    if (memcmp(root, ci.delta_root, 32) != 0 ||
+        chunk_checksum(chunk, ci.header_len - 8, raw.data, raw.len) != ci.checksum) {
+        err = CANTOR_ERR_CHECKSUM;
+        goto out;
+    }
+    if (warm) {
+        if (!d)
+            err = cantor_delta_decode(raw.data, raw.len, &d);
+        if (!err)
+            err = cantor_codec_ctx_apply(warm, d);
+        if (err)
+            goto out;
+    }
+    err = cantor_buf_append(out, raw.data, raw.len);
+out:
+    cantor_delta_free(d);
+    cantor_buf_release(&raw);
+    return err;
+}

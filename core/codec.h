@@ -1,0 +1,104 @@
+/*
+ * codec.h - the compression engine: a self-describing chunk container around the canonical delta
+ * bytes (docs/formats.md, "Chunk container"), with adaptive per-chunk choice between
+ *   - CM:   structural layer (codec_struct.c) + context mixing (codec_cm.c) + range coder,
+ *   - ZSTD: zstd level 19 with a dictionary trained on earlier blocks (codec_zstd.c),
+ *   - RAW:  the canonical bytes as they are,
+ * so a chunk is never larger than the zstd-dict baseline plus the header.
+ *
+ * A chunk decodes to exactly the canonical bytes it was made from or fails with a precise error:
+ * CANTOR_ERR_TRUNCATED, _CHECKSUM, _UNKNOWN_MODEL, _CORRUPT, _UNSUPPORTED (version/codec), _TOO_LARGE.
+ *
+ * Regimes: cold (warm == NULL: the chunk needs only the model snapshot it names) and warm (a
+ * struct cantor_codec_ctx carries the state before the block: known keys, latest values; compress and
+ * decompress update it identically after each successful chunk).
+ *
+ * Ownership: models and contexts are created and freed by the caller; a model is not thread-safe
+ * (it holds the adaptive coder state), use one per thread. Output goes to caller-owned cantor_bufs.
+ */
+#ifndef CANTOR_CODEC_H
+#define CANTOR_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "delta.h"
+#include "err.h"
+
+#define CANTOR_CHUNK_MAGIC     "CNTC"
+#define CANTOR_CHUNK_MAGIC_LEN 4
+#define CANTOR_CHUNK_VERSION   1
+#define CANTOR_CHUNK_MAX_RAW   (64u * 1024 * 1024) /* decoded size cap (bounded memory) */
+#define CANTOR_CHUNK_MAX_LEN   (CANTOR_CHUNK_MAX_RAW + 4096)
+
+enum cantor_codec_id {
+    CANTOR_CODEC_RAW = 0,
+    CANTOR_CODEC_ZSTD_DICT = 1,
+    CANTOR_CODEC_CM = 2,      /* structural + context mixing, cold */
+    CANTOR_CODEC_CM_WARM = 3, /* structural + context mixing using the warm context */
+};
+
+#define CANTOR_CHUNK_FLAG_WARM 1u
+
+struct cantor_chunk_info {
+    uint8_t version;
+    uint8_t codec;
+    uint8_t flags;
+    uint8_t model_hash[32]; /* the snapshot the payload needs (all zero: none, RAW) */
+    uint64_t first_block, last_block;
+    uint64_t raw_len;
+    uint8_t delta_root[32]; /* keccak256 of the canonical bytes (a Merkle delta root later) */
+    uint64_t checksum;      /* first 8 bytes (BE) of keccak256(header before checksum || raw) */
+    size_t header_len, payload_len;
+};
+
+const char *cantor_codec_name(uint8_t codec_id); /* "raw", "zstd-dict", "cm", "cm-warm" or NULL */
+
+/* ---- model snapshot: zstd dictionary, key dictionaries, CM priors ---- */
+struct cantor_codec_model;
+
+/* An untrained model (empty dictionaries, flat priors); its hash is stable across machines. */
+enum cantor_err cantor_codec_model_new(struct cantor_codec_model **ret_model);
+void cantor_codec_model_free(struct cantor_codec_model *m);
+/*
+ * Learn from finished deltas (in order): zstd dictionary over their canonical bytes, popular
+ * addresses and slots, CM priors (the coder is run over every delta and its state kept). Call once
+ * on a fresh model; the model's version hash changes accordingly.
+ */
+enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
+                                         const struct cantor_delta *const *deltas, size_t n);
+void cantor_codec_model_hash(const struct cantor_codec_model *m, uint8_t out[32]);
+
+/* ---- warm context: the state before the block, as far as the stream has shown it ---- */
+struct cantor_codec_ctx;
+
+enum cantor_err cantor_codec_ctx_new(struct cantor_codec_ctx **ret_ctx);
+void cantor_codec_ctx_free(struct cantor_codec_ctx *ctx);
+/* Record d's keys and new values (done by compress/decompress; exposed for snapshot loading). */
+enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struct cantor_delta *d);
+
+/* Options of one compress call. */
+struct cantor_codec_opts {
+    bool try_cm, try_zstd; /* candidates besides RAW (both true by default) */
+    bool verify;           /* decode the CM payload before choosing it (default true) */
+};
+#define CANTOR_CODEC_OPTS_DEFAULT                                                                            \
+    ((struct cantor_codec_opts){.try_cm = true, .try_zstd = true, .verify = true})
+
+/*
+ * Compress canonical delta bytes (must decode with cantor_delta_decode) into one chunk appended to
+ * out. warm == NULL: cold. *ret_codec (optional) gets the chosen codec.
+ */
+enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                      const struct cantor_codec_opts *opts, const uint8_t *raw,
+                                      size_t raw_len, struct cantor_buf *out, uint8_t *ret_codec);
+/* Decompress one chunk (exactly len bytes) and append the canonical bytes to out. */
+enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                        const uint8_t *chunk, size_t len, struct cantor_buf *out);
+/* Parse and check the header only (no payload decoding). */
+enum cantor_err cantor_chunk_parse_header(const uint8_t *chunk, size_t len,
+                                          struct cantor_chunk_info *ret_info);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * codec_cm.c - context mixing: the inputs of every predictor (stretch domain) are combined by a
+ * gated linear mixer (weight set chosen by the structural field), squashed to a probability and
+ * refined by an APM (adaptive probability map) keyed by field. Integer arithmetic only: weights are
+ * 16.16 fixed point, sums are 64-bit, so encoder and decoder compute identical probabilities.
+ * The engine owns its predictors and its weight/APM tables plus their snapshot copies.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_internal.h"
+#include "keccak.h"
+
+#define W_INIT 22000 /* ~0.34 in 16.16 */
+#define MIX_LR 12
+
+void cantor_cm_free(struct cantor_cm *cm)
+{
+    if (!cm)
+        return;
+    for (unsigned i = 0; i < cm->n_pred; i++)
+        cantor_predictor_free(cm->pred[i]);
+    free(cm->w);
+    free(cm->w0);
+    free(cm->apm);
+    free(cm->apm0);
+    free(cm);
+}
+
+enum cantor_err cantor_cm_new(struct cantor_predictor **preds, unsigned n, struct cantor_cm **ret_cm)
+{
+    struct cantor_cm *cm = NULL;
+    enum cantor_err err = CANTOR_OK;
+    size_t nw = (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS, na = (size_t)CANTOR_CM_APM * 33;
+
+    if (n == 0 || n > CANTOR_CM_MAX_PRED) {
+        for (unsigned i = 0; i < n; i++)
+            cantor_predictor_free(preds[i]);
+        return CANTOR_ERR_INVALID;
+    }
+    cm = calloc(1, sizeof(*cm));
+    if (!cm) {
+        for (unsigned i = 0; i < n; i++)
+            cantor_predictor_free(preds[i]);
+        return CANTOR_ERR_NOMEM;
+    }
+    for (unsigned i = 0; i < n; i++)
+        cm->pred[i] = preds[i];
+    cm->n_pred = n;
+    cm->w = malloc(nw * sizeof(int32_t));
+    cm->w0 = malloc(nw * sizeof(int32_t));
+    cm->apm = malloc(na * sizeof(uint16_t));
+    cm->apm0 = malloc(na * sizeof(uint16_t));
+    if (!cm->w || !cm->w0 || !cm->apm || !cm->apm0) {
+        err = CANTOR_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nw; i++)
+        cm->w0[i] = W_INIT;
+    for (size_t i = 0; i < CANTOR_CM_APM; i++)
+        for (int j = 0; j < 33; j++)
+            cm->apm0[i * 33 + j] = (uint16_t)(cantor_squash((j - 16) * 128) * 16);
+    cantor_cm_reset(cm);
+    *ret_cm = cm;
+    cm = NULL;
+out:
+    cantor_cm_free(cm);
+    return err;
+}
+
+void cantor_cm_reset(struct cantor_cm *cm)
+{
+    for (unsigned i = 0; i < cm->n_pred; i++)
+        cm->pred[i]->ops->reset(cm->pred[i]);
+    memcpy(cm->w, cm->w0, (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
+    memcpy(cm->apm, cm->apm0, (size_t)CANTOR_CM_APM * 33 * sizeof(uint16_t));
+}
+
+enum cantor_err cantor_cm_snapshot(struct cantor_cm *cm)
+{
+    for (unsigned i = 0; i < cm->n_pred; i++) {
+        enum cantor_err err = cm->pred[i]->ops->snapshot(cm->pred[i]);
+        if (err)
+            return err;
+    }
+    memcpy(cm->w0, cm->w, (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
+    memcpy(cm->apm0, cm->apm, (size_t)CANTOR_CM_APM * 33 * sizeof(uint16_t));
+    return CANTOR_OK;
+}
+
+void cantor_cm_version_hash(struct cantor_cm *cm, uint8_t out[32])
+{
+    struct cantor_keccak k;
+    uint8_t h[32];
+
+    cantor_keccak256_init(&k);
+    cantor_keccak_update(&k, "cantor-cm/1", 11);
+    for (unsigned i = 0; i < cm->n_pred; i++) {
+        cm->pred[i]->ops->version_hash(cm->pred[i], h);
+        cantor_keccak_update(&k, h, 32);
+    }
+    for (size_t i = 0; i < (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS; i++) {
+        uint32_t v = (uint32_t)cm->w0[i];
+        uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+        cantor_keccak_update(&k, b, 4);
+    }
+    for (size_t i = 0; i < (size_t)CANTOR_CM_APM * 33; i++) {
+        uint8_t b[2] = {(uint8_t)cm->apm0[i], (uint8_t)(cm->apm0[i] >> 8)};
+        cantor_keccak_update(&k, b, 2);
+    }
+    cantor_keccak_final(&k, out, 32);
+}
+
+int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c)
+{
+    const int32_t *w;
+    int64_t dot = 0;
+    unsigned n = 0;
+    int st, lo, wt, p;
+
+    for (unsigned i = 0; i < cm->n_pred; i++) {
+        unsigned k = 0;
+        if (n + CANTOR_PRED_MAX_IN <= CANTOR_CM_MAX_INPUTS - 1)
+            k = cm->pred[i]->ops->predict(cm->pred[i], c, cm->st + n);
+        if (k > CANTOR_PRED_MAX_IN)
+            k = CANTOR_PRED_MAX_IN; /* a misbehaving predictor cannot overrun the mixer */
+        cm->n_in_pred[i] = k;
+        n += k;
+    }
+    cm->st[n++] = 256; /* bias */
+    cm->n_in = n;
+    cm->wset = (c->field * 8 + (c->node < 8 ? c->node : 7 + (c->node > 255))) % CANTOR_CM_WSETS;
+    w = cm->w + (size_t)cm->wset * CANTOR_CM_MAX_INPUTS;
+    for (unsigned i = 0; i < n; i++)
+        dot += (int64_t)w[i] * cm->st[i];
+    dot >>= 16;
+    if (dot > 2047)
+        dot = 2047;
+    if (dot < -2047)
+        dot = -2047;
+    cm->p_mix = cantor_squash((int)dot);
+    /* APM: interpolate between the two buckets around stretch(p_mix), context = field/node. */
+    st = (int)dot + 2048;
+    lo = st >> 7;
+    wt = st & 127;
+    cm->apm_idx = ((c->field * 0x9e3779b1u ^ (c->node < 256 ? c->node : 256) * 0x85ebca6bu) >> 20) %
+                      CANTOR_CM_APM * 33 +
+                  (unsigned)lo;
+    p = (cm->apm[cm->apm_idx] * (128 - wt) + cm->apm[cm->apm_idx + 1] * wt) >> 11;
+    if (wt >= 64)
+        cm->apm_idx++; /* update the nearer bucket */
+    p = (cm->p_mix + 3 * p) >> 2;
+    if (p < 1)
+        p = 1;
+    if (p > 4095)
+        p = 4095;
+    cm->p_final = p;
+    return p;
+}
+
+void cantor_cm_update(struct cantor_cm *cm, const struct cantor_pctx *c, int bit)
+{
+    int32_t *w = cm->w + (size_t)cm->wset * CANTOR_CM_MAX_INPUTS;
+    int err = ((bit << 12) - cm->p_mix) * MIX_LR;
+    int target = bit ? 65535 : 0;
+
+    for (unsigned i = 0; i < cm->n_in; i++)
+        w[i] += (cm->st[i] * err) >> 16;
+    cm->apm[cm->apm_idx] = (uint16_t)(cm->apm[cm->apm_idx] + ((target - cm->apm[cm->apm_idx]) >> 6));
+    for (unsigned i = 0; i < cm->n_pred; i++)
+        if (cm->n_in_pred[i])
+            cm->pred[i]->ops->update(cm->pred[i], c, bit);
+}

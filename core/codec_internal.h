@@ -1,0 +1,136 @@
+/*
+ * codec_internal.h - pieces of the compression engine shared between core/codec*.c only: the binary
+ * range coder, the context-mixing engine and the structural coder. Not a public API.
+ */
+#ifndef CANTOR_CODEC_INTERNAL_H
+#define CANTOR_CODEC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "delta.h"
+#include "predictor.h"
+
+/* ---- binary arithmetic coder (codec_range.c): carry-less, 32-bit, 12-bit probabilities ---- */
+struct cantor_rc_enc {
+    uint32_t x1, x2;
+    struct cantor_buf *out;
+    enum cantor_err err; /* sticky: first append failure */
+};
+
+struct cantor_rc_dec {
+    uint32_t x1, x2, x;
+    const uint8_t *in;
+    size_t len, pos;
+    size_t overrun; /* bytes read past the end (as zeros); a valid stream needs at most 4 */
+};
+
+void cantor_rc_enc_init(struct cantor_rc_enc *e, struct cantor_buf *out);
+/* p1 = P(bit == 1) scaled to 1..4095. */
+void cantor_rc_enc_bit(struct cantor_rc_enc *e, int p1, int bit);
+enum cantor_err cantor_rc_enc_finish(struct cantor_rc_enc *e);
+void cantor_rc_dec_init(struct cantor_rc_dec *d, const uint8_t *in, size_t len);
+int cantor_rc_dec_bit(struct cantor_rc_dec *d, int p1);
+
+/* ---- context mixing (codec_cm.c) ---- */
+#define CANTOR_CM_MAX_PRED   8
+#define CANTOR_CM_MAX_INPUTS 40
+#define CANTOR_CM_WSETS      1024 /* mixer weight sets, selected by field (and node bucket) */
+#define CANTOR_CM_APM        4096 /* APM contexts */
+
+struct cantor_cm {
+    struct cantor_predictor *pred[CANTOR_CM_MAX_PRED];
+    unsigned n_pred;
+    int32_t *w, *w0;      /* CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS, current and snapshot */
+    uint16_t *apm, *apm0; /* CANTOR_CM_APM * 33 */
+    /* scratch of the decision in flight */
+    int16_t st[CANTOR_CM_MAX_INPUTS];
+    unsigned n_in, n_in_pred[CANTOR_CM_MAX_PRED];
+    unsigned wset, apm_idx;
+    int p_mix, p_final;
+};
+
+/* Takes ownership of preds (also on failure). */
+enum cantor_err cantor_cm_new(struct cantor_predictor **preds, unsigned n, struct cantor_cm **ret_cm);
+void cantor_cm_free(struct cantor_cm *cm);
+int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c); /* P(1), 1..4095 */
+void cantor_cm_update(struct cantor_cm *cm, const struct cantor_pctx *c, int bit);
+void cantor_cm_reset(struct cantor_cm *cm);
+enum cantor_err cantor_cm_snapshot(struct cantor_cm *cm);
+void cantor_cm_version_hash(struct cantor_cm *cm, uint8_t out[32]);
+
+/* ---- structural coder (codec_struct.c) ---- */
+/* Encode d (raw canonical bytes already checked) as structural symbols coded by cm. */
+enum cantor_err cantor_struct_encode(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                     const struct cantor_delta *d, struct cantor_buf *out);
+/* Decode; the result is checked by the caller against the container's length and checksum. */
+enum cantor_err cantor_struct_decode(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                     uint64_t block, const uint8_t *in, size_t len, size_t max_entries,
+                                     struct cantor_delta **ret_delta);
+/* Train: run the structural coder over d without output so the model learns (no reset). */
+enum cantor_err cantor_struct_train(struct cantor_codec_model *m, const struct cantor_delta *d);
+
+/* ---- zstd with a trained dictionary (codec_zstd.c) ---- */
+struct cantor_zdict;
+enum cantor_err cantor_zdict_train(const struct cantor_buf *samples, size_t n, size_t dict_cap,
+                                   struct cantor_zdict **ret_zd);
+enum cantor_err cantor_zdict_from_bytes(const uint8_t *dict, size_t len, struct cantor_zdict **ret_zd);
+void cantor_zdict_free(struct cantor_zdict *zd);
+const uint8_t *cantor_zdict_bytes(const struct cantor_zdict *zd, size_t *ret_len);
+/* zd may be NULL (plain zstd). level 19 for the baselines and the chunk codec. */
+enum cantor_err cantor_zstd_compress(const struct cantor_zdict *zd, int level, const uint8_t *in, size_t len,
+                                     struct cantor_buf *out);
+enum cantor_err cantor_zstd_decompress(const struct cantor_zdict *zd, const uint8_t *in, size_t len,
+                                       size_t raw_len, struct cantor_buf *out);
+
+#endif
+
+/* ---- fixed-length key -> insertion index map (codec_struct.c) ---- */
+struct cantor_kmap {
+    size_t klen;
+    uint8_t *keys; /* n * klen, in insertion order */
+    size_t n, cap;
+    uint32_t *slots; /* open addressing, value = index + 1, 0 = empty */
+    size_t nslots;   /* power of two */
+    size_t max;      /* hard cap on n */
+};
+
+void cantor_kmap_init(struct cantor_kmap *km, size_t klen, size_t max);
+void cantor_kmap_release(struct cantor_kmap *km);
+void cantor_kmap_clear(struct cantor_kmap *km);
+/* Index of key, or -1. */
+long cantor_kmap_find(const struct cantor_kmap *km, const uint8_t *key);
+/* Insert if absent; *ret_idx gets the index. CANTOR_ERR_TOO_LARGE at the cap. */
+enum cantor_err cantor_kmap_put(struct cantor_kmap *km, const uint8_t *key, size_t *ret_idx, bool *ret_new);
+static inline const uint8_t *cantor_kmap_key(const struct cantor_kmap *km, size_t i)
+{
+    return km->keys + i * km->klen;
+}
+
+/* ---- the model snapshot and the warm context ---- */
+struct cantor_codec_model {
+    struct cantor_cm *cm;
+    struct cantor_zdict *zd;      /* NULL until trained */
+    struct cantor_kmap dict_addr; /* popular addresses (20 bytes), most popular first */
+    struct cantor_kmap dict_slot; /* popular storage slots (32 bytes) */
+    uint8_t hash[32];
+};
+
+#define CANTOR_WARM_KEY_LEN  (CANTOR_ADDR_LEN + 1 + CANTOR_WORD_LEN)
+#define CANTOR_WARM_MAX_KEYS (1u << 22)
+
+struct cantor_warm_addr {
+    uint32_t *slots; /* indexes into vals of this address's storage keys, first-seen order */
+    uint32_t n, cap;
+};
+
+struct cantor_codec_ctx {
+    struct cantor_kmap addrs;       /* every address seen, first-seen order */
+    struct cantor_warm_addr *ainfo; /* parallel to addrs */
+    size_t ainfo_cap;
+    struct cantor_kmap vals; /* addr | kind | slot -> index into words */
+    uint8_t (*words)[CANTOR_WORD_LEN];
+    size_t words_cap;
+};

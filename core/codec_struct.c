@@ -1,0 +1,1047 @@
+/*
+ * codec_struct.c - the structural layer: a canonical delta as a sequence of typed symbols, each coded
+ * as binary decisions by the context-mixing engine and the range coder.
+ *
+ * Layout of a CM payload (all symbols adaptive-coded, docs/design.md "Compression"):
+ *   code blobs (count, then length + bytes; hashes are recomputed), address list (count, then per
+ *   address: learned-dictionary ref | warm ref | literal), then per address: which of balance /
+ *   nonce / code changed, the number of storage slots, and the values. Slots are
+ *   small integers (delta to the previous small slot), keccak(key . index) / keccak(index . key)
+ *   mapping slots with key = an address of the block or an address-shaped value seen so far,
+ *   keccak(p) + offset array slots, learned-dictionary slots, warm refs (slots of the address seen
+ *   in earlier blocks), or literals. Values are zero, small, a copy of a recent value, an address
+ *   of the block, old +/- delta, a known word (empty code hash, code of this delta) or a literal
+ *   coded byte by byte with the old value's byte as context.
+ * Encoder and decoder run the same functions (mode flag), so they cannot drift apart.
+ * The encoder's search for mapping slots is bounded: MAP_IDX indexes per candidate key, at most
+ * MAX_CANDS candidate keys per chunk.
+ *
+ * Memory: all state lives in struct sc and is freed before returning; the decoder's sizes are
+ * bounded by max_entries (derived from the container's raw length).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_internal.h"
+#include "keccak.h"
+
+/* ---------------- kmap ---------------- */
+static uint64_t key_hash(const uint8_t *k, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ k[i]) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+void cantor_kmap_init(struct cantor_kmap *km, size_t klen, size_t max)
+{
+    memset(km, 0, sizeof(*km));
+    km->klen = klen;
+    km->max = max;
+}
+
+void cantor_kmap_release(struct cantor_kmap *km)
+{
+    if (!km)
+        return;
+    free(km->keys);
+    free(km->slots);
+    km->keys = NULL;
+    km->slots = NULL;
+    km->n = km->cap = km->nslots = 0;
+}
+
+void cantor_kmap_clear(struct cantor_kmap *km)
+{
+    km->n = 0;
+    if (km->slots)
+        memset(km->slots, 0, km->nslots * sizeof(uint32_t));
+}
+
+long cantor_kmap_find(const struct cantor_kmap *km, const uint8_t *key)
+{
+    size_t i;
+
+    if (!km->nslots)
+        return -1;
+    i = (size_t)key_hash(key, km->klen) & (km->nslots - 1);
+    while (km->slots[i]) {
+        size_t idx = km->slots[i] - 1;
+        if (memcmp(km->keys + idx * km->klen, key, km->klen) == 0)
+            return (long)idx;
+        i = (i + 1) & (km->nslots - 1);
+    }
+    return -1;
+}
+
+static enum cantor_err kmap_rehash(struct cantor_kmap *km, size_t nslots)
+{
+    uint32_t *s = calloc(nslots, sizeof(uint32_t));
+
+    if (!s)
+        return CANTOR_ERR_NOMEM;
+    for (size_t j = 0; j < km->n; j++) {
+        size_t i = (size_t)key_hash(km->keys + j * km->klen, km->klen) & (nslots - 1);
+        while (s[i])
+            i = (i + 1) & (nslots - 1);
+        s[i] = (uint32_t)(j + 1);
+    }
+    free(km->slots);
+    km->slots = s;
+    km->nslots = nslots;
+    return CANTOR_OK;
+}
+
+enum cantor_err cantor_kmap_put(struct cantor_kmap *km, const uint8_t *key, size_t *ret_idx, bool *ret_new)
+{
+    long f = cantor_kmap_find(km, key);
+    size_t i;
+    enum cantor_err err;
+
+    if (ret_new)
+        *ret_new = f < 0;
+    if (f >= 0) {
+        if (ret_idx)
+            *ret_idx = (size_t)f;
+        return CANTOR_OK;
+    }
+    if (km->n >= km->max)
+        return CANTOR_ERR_TOO_LARGE;
+    if (km->n == km->cap) {
+        size_t nc = km->cap ? km->cap * 2 : 64;
+        uint8_t *k = realloc(km->keys, nc * km->klen);
+        if (!k)
+            return CANTOR_ERR_NOMEM;
+        km->keys = k;
+        km->cap = nc;
+    }
+    if ((km->n + 1) * 2 > km->nslots) {
+        err = kmap_rehash(km, km->nslots ? km->nslots * 2 : 128);
+        if (err)
+            return err;
+    }
+    memcpy(km->keys + km->n * km->klen, key, km->klen);
+    i = (size_t)key_hash(key, km->klen) & (km->nslots - 1);
+    while (km->slots[i])
+        i = (i + 1) & (km->nslots - 1);
+    km->slots[i] = (uint32_t)(km->n + 1);
+    if (ret_idx)
+        *ret_idx = km->n;
+    km->n++;
+    return CANTOR_OK;
+}
+
+/* ---------------- structural coder ---------------- */
+#define MAP_IDX       32 /* keccak(key . idx), idx < MAP_IDX (Solidity order) */
+#define MAPV_IDX      8  /* keccak(idx . key) (Vyper order) */
+#define ARR_BASES     64 /* keccak(p) + off, p < ARR_BASES */
+#define ARR_OFF       (1u << 16)
+#define MAX_CANDS     4096
+#define MRU_N         16
+#define MAX_CODE_SYMS (1u << 20)
+
+enum field {
+    F_NCODES = 1,
+    F_CODELEN,
+    F_CODEBYTE,
+    F_NADDR,
+    F_ATYPE,
+    F_AREF,
+    F_ALIT,
+    F_FLAGS,
+    F_NSLOT,
+    F_STYPE,
+    F_SSMALL,
+    F_SKEY,
+    F_SIDX,
+    F_SLIT,
+    F_SREF,
+    F_WOLD,
+    F_VTYPE = 32,  /* + kind * 2 + which */
+    F_VSMALL = 48, /* + kind * 2 + which */
+    F_VLIT = 64,
+    F_VREF = 80,
+    F_VNLZ = 96,
+    F_INT_MANT = 128, /* + field of the integer */
+};
+
+enum slot_type { S_SMALL, S_MAP, S_MAPV, S_ARR, S_DICT, S_WARM, S_LIT, S__N };
+enum val_type { V_ZERO, V_SMALL, V_MRU, V_ADDR, V_DELTA_UP, V_DELTA_DOWN, V_KNOWN, V_LIT };
+enum addr_type { A_LIT, A_DICT, A_WARM };
+
+enum sc_mode { M_ENC, M_DEC };
+
+struct slot_hit {
+    uint8_t type;
+    uint32_t key, idx;
+};
+
+struct sc {
+    enum sc_mode mode;
+    struct cantor_cm *cm;
+    struct cantor_codec_model *model;
+    struct cantor_codec_ctx *warm;
+    struct cantor_rc_enc re;
+    struct cantor_rc_dec rd;
+    enum cantor_err err;
+    /* block state, rebuilt identically by both sides */
+    struct cantor_kmap cands; /* 32-byte mapping keys (padded addresses) */
+    struct cantor_kmap hits;  /* encoder: slot -> index into hit */
+    struct slot_hit *hit;
+    size_t hit_cap;
+    size_t cands_done; /* encoder: candidates already expanded into hits */
+    uint8_t mru[MRU_N][32];
+    unsigned mru_n;
+    uint8_t (*known)[32]; /* V_KNOWN words: empty code hash, then the delta's code hashes */
+    size_t n_known;
+    uint32_t prev_vtype[8], prev_stype;
+};
+
+static inline uint32_t mix32(uint32_t a, uint32_t b)
+{
+    uint32_t h = (a ^ 0x9e3779b9u) * 0x85ebca6bu;
+    h ^= b + 0x7f4a7c15u + (h << 6) + (h >> 2);
+    h *= 0xc2b2ae35u;
+    return h ^ (h >> 16);
+}
+
+static uint32_t bytes_hash(const uint8_t *p, size_t n)
+{
+    return (uint32_t)key_hash(p, n);
+}
+
+static int cbit(struct sc *s, const struct cantor_pctx *c, int bit)
+{
+    int p = cantor_cm_predict(s->cm, c);
+
+    if (s->mode == M_DEC)
+        bit = cantor_rc_dec_bit(&s->rd, p);
+    else
+        cantor_rc_enc_bit(&s->re, p, bit);
+    cantor_cm_update(s->cm, c, bit);
+    return bit;
+}
+
+static void set_ctx(struct cantor_pctx *c, uint32_t field, const uint32_t *cx, unsigned n)
+{
+    c->field = field;
+    c->n_ctx = n;
+    for (unsigned i = 0; i < n; i++)
+        c->ctx[i] = mix32(field * 16 + i, cx[i]);
+}
+
+/* A symbol of nbits bits, MSB first, through a binary tree. */
+static uint32_t csym(struct sc *s, uint32_t field, unsigned nbits, uint32_t v, const uint32_t *cx, unsigned n)
+{
+    struct cantor_pctx c;
+    uint32_t node = 1;
+
+    set_ctx(&c, field, cx, n);
+    for (int b = (int)nbits - 1; b >= 0; b--) {
+        c.node = node;
+        node = node * 2 + (uint32_t)cbit(s, &c, (int)((v >> b) & 1));
+    }
+    return node - (1u << nbits);
+}
+
+/* An unsigned integer: bit length (0..64) as a symbol, then the bits below the leading one. */
+static uint64_t cint(struct sc *s, uint32_t field, uint64_t v, const uint32_t *cx, unsigned n)
+{
+    struct cantor_pctx c;
+    unsigned nb = 0;
+    uint64_t r;
+    uint32_t top = 1;
+
+    if (s->mode == M_ENC)
+        for (uint64_t t = v; t; t >>= 1)
+            nb++;
+    nb = csym(s, field, 7, nb, cx, n);
+    if (nb == 0)
+        return 0;
+    if (nb > 64) {
+        s->err = CANTOR_ERR_CORRUPT;
+        return 0;
+    }
+    set_ctx(&c, F_INT_MANT + field, cx, n < 2 ? n : 2);
+    r = 1;
+    for (int b = (int)nb - 2; b >= 0; b--) {
+        int bit;
+        c.node = (nb << 12) | ((uint32_t)b << 5) | (top < 16 ? top : 0);
+        bit = cbit(s, &c, (int)((v >> b) & 1));
+        r = (r << 1) | (uint64_t)bit;
+        if (top < 16)
+            top = top * 2 + (uint32_t)bit;
+    }
+    return r;
+}
+
+/* Literal bytes [from, len) of w; ref (optional) is a word whose bytes predict w's. */
+static void cbytes(struct sc *s, uint32_t field, uint8_t *w, size_t from, size_t len, const uint8_t *ref,
+                   uint32_t cx0, unsigned n_ctx)
+{
+    uint32_t cx[4];
+    uint8_t prev = 0;
+
+    for (size_t i = from; i < len; i++) {
+        cx[0] = (uint32_t)i;
+        cx[1] = mix32((uint32_t)i, prev);
+        cx[2] = mix32((uint32_t)i | 0x100, ref ? ref[i] : 0x1ff);
+        cx[3] = mix32(cx0, (uint32_t)i);
+        w[i] = (uint8_t)csym(s, field, 8, w[i], cx, n_ctx);
+        prev = w[i];
+    }
+}
+
+static void u64_to_word(uint64_t v, uint8_t w[32])
+{
+    memset(w, 0, 32);
+    for (int i = 0; i < 8; i++)
+        w[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool word_to_u64(const uint8_t w[32], uint64_t *ret)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 24; i++)
+        if (w[i])
+            return false;
+    for (int i = 24; i < 32; i++)
+        v = (v << 8) | w[i];
+    *ret = v;
+    return true;
+}
+
+static unsigned nlz_bytes(const uint8_t w[32])
+{
+    unsigned n = 0;
+
+    while (n < 32 && w[n] == 0)
+        n++;
+    return n;
+}
+
+/* a - b for 32-byte big-endian words; returns false when the result does not fit 64 bits. */
+static bool word_sub_u64(const uint8_t a[32], const uint8_t b[32], uint64_t *ret)
+{
+    uint8_t d[32];
+    int borrow = 0;
+
+    for (int i = 31; i >= 0; i--) {
+        int x = a[i] - b[i] - borrow;
+        borrow = x < 0;
+        d[i] = (uint8_t)(x + (borrow ? 256 : 0));
+    }
+    if (borrow)
+        return false;
+    return word_to_u64(d, ret);
+}
+
+/* w = a + v (dir > 0) or a - v; false on overflow/underflow (corrupt input on the decoder side). */
+static bool word_add_u64(const uint8_t a[32], uint64_t v, int dir, uint8_t w[32])
+{
+    int carry = 0;
+
+    for (int i = 31; i >= 0; i--) {
+        int x = (int)(v & 0xff);
+        int y = dir > 0 ? a[i] + x + carry : a[i] - x - carry;
+        v >>= 8;
+        if (dir > 0) {
+            carry = y > 255;
+            w[i] = (uint8_t)(y & 0xff);
+        } else {
+            carry = y < 0;
+            w[i] = (uint8_t)(y + (carry ? 256 : 0));
+        }
+    }
+    return carry == 0;
+}
+
+static void mru_push(struct sc *s, const uint8_t w[32])
+{
+    unsigned i;
+
+    for (i = 0; i < s->mru_n; i++)
+        if (memcmp(s->mru[i], w, 32) == 0)
+            break;
+    if (i == s->mru_n && s->mru_n < MRU_N)
+        s->mru_n++;
+    if (i == MRU_N)
+        i = MRU_N - 1;
+    memmove(s->mru[1], s->mru[0], (size_t)i * 32);
+    memcpy(s->mru[0], w, 32);
+}
+
+/* Encoder: expand new candidate keys into the slot -> (key, idx) table. */
+static void expand_cands(struct sc *s)
+{
+    uint8_t buf[64], h[32];
+
+    if (s->mode != M_ENC)
+        return;
+    for (; s->cands_done < s->cands.n; s->cands_done++) {
+        const uint8_t *k = cantor_kmap_key(&s->cands, s->cands_done);
+        for (unsigned v = 0; v < 2; v++) {
+            unsigned lim = v ? MAPV_IDX : MAP_IDX;
+            for (uint32_t idx = 0; idx < lim && !s->err; idx++) {
+                size_t hi;
+                bool fresh;
+                memset(buf, 0, sizeof(buf));
+                if (!v) {
+                    memcpy(buf, k, 32);
+                    buf[63] = (uint8_t)idx;
+                } else {
+                    buf[31] = (uint8_t)idx;
+                    memcpy(buf + 32, k, 32);
+                }
+                cantor_keccak256(buf, 64, h);
+                s->err = cantor_kmap_put(&s->hits, h, &hi, &fresh);
+                if (s->err || !fresh)
+                    continue;
+                if (hi >= s->hit_cap) {
+                    size_t nc = s->hit_cap ? s->hit_cap * 2 : 1024;
+                    struct slot_hit *p = realloc(s->hit, nc * sizeof(*p));
+                    if (!p) {
+                        s->err = CANTOR_ERR_NOMEM;
+                        return;
+                    }
+                    s->hit = p;
+                    s->hit_cap = nc;
+                }
+                s->hit[hi] = (struct slot_hit){v ? S_MAPV : S_MAP, (uint32_t)s->cands_done, idx};
+            }
+        }
+    }
+}
+
+static void add_cand_addr(struct sc *s, const uint8_t addr[20])
+{
+    uint8_t k[32] = {0};
+
+    if (s->cands.n >= MAX_CANDS)
+        return;
+    memcpy(k + 12, addr, 20);
+    if (!s->err)
+        s->err = cantor_kmap_put(&s->cands, k, NULL, NULL);
+}
+
+/* After every value: address-shaped words become mapping-key candidates and MRU entries. */
+static void saw_value(struct sc *s, const uint8_t w[32])
+{
+    if (nlz_bytes(w) == 12)
+        add_cand_addr(s, w + 12);
+    mru_push(s, w);
+}
+
+struct ectx {
+    uint32_t kind, which; /* which: 0 old, 1 new */
+    uint32_t key_h;       /* hash of (address, kind, slot) */
+    uint32_t addr_h;
+    uint32_t aux; /* slot type / old value type */
+};
+
+/* One 32-byte value; old (new values only) is the value before. Returns the type used. */
+static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const uint8_t *old)
+{
+    uint32_t fi = e->kind * 2 + e->which, t = 0, cx[5];
+    uint64_t v = 0;
+
+    if (s->mode == M_ENC) {
+        unsigned nlz = nlz_bytes(w);
+        long ci;
+        uint8_t k[32] = {0};
+        unsigned i;
+
+        t = V_LIT;
+        if (nlz == 32) {
+            t = V_ZERO;
+            goto chosen;
+        }
+        for (i = 0; i < s->n_known; i++)
+            if (memcmp(s->known[i], w, 32) == 0) {
+                t = V_KNOWN;
+                v = i;
+                goto chosen;
+            }
+        for (i = 0; i < s->mru_n; i++)
+            if (memcmp(s->mru[i], w, 32) == 0) {
+                t = V_MRU;
+                v = i;
+                goto chosen;
+            }
+        if (nlz == 12) {
+            memcpy(k + 12, w + 12, 20);
+            ci = cantor_kmap_find(&s->cands, k);
+            if (ci >= 0) {
+                t = V_ADDR;
+                v = (uint64_t)ci;
+                goto chosen;
+            }
+        }
+        if (nlz >= 30 && word_to_u64(w, &v)) {
+            t = V_SMALL;
+            goto chosen;
+        }
+        if (old && nlz_bytes(old) < 32) {
+            if (word_sub_u64(w, old, &v)) {
+                t = V_DELTA_UP;
+                goto chosen;
+            }
+            if (word_sub_u64(old, w, &v)) {
+                t = V_DELTA_DOWN;
+                goto chosen;
+            }
+        }
+        if (word_to_u64(w, &v))
+            t = V_SMALL;
+    }
+chosen:
+    cx[0] = 0;
+    cx[1] = s->prev_vtype[fi];
+    cx[2] = e->aux;
+    cx[3] = e->addr_h;
+    cx[4] = e->key_h;
+    t = csym(s, F_VTYPE + fi, 3, t, cx, 5);
+    s->prev_vtype[fi] = t;
+    cx[1] = t;
+    switch (t) {
+    case V_ZERO:
+        memset(w, 0, 32);
+        break;
+    case V_SMALL:
+        v = cint(s, F_VSMALL + fi, v, cx, 5);
+        u64_to_word(v, w);
+        break;
+    case V_KNOWN:
+    case V_MRU: {
+        uint32_t lim = t == V_MRU ? s->mru_n : (uint32_t)s->n_known;
+        v = cint(s, F_VREF + fi, v, cx, 4);
+        if (v >= lim) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        memcpy(w, t == V_MRU ? s->mru[v] : s->known[v], 32);
+        break;
+    }
+    case V_ADDR:
+        v = cint(s, F_VREF + fi, v, cx, 4);
+        if (v >= s->cands.n) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        memcpy(w, cantor_kmap_key(&s->cands, v), 32);
+        break;
+    case V_DELTA_UP:
+    case V_DELTA_DOWN:
+        if (!old) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        v = cint(s, F_VSMALL + 16 + fi, v, cx, 5);
+        if (!word_add_u64(old, v, t == V_DELTA_UP ? 1 : -1, w)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        break;
+    case V_LIT: {
+        unsigned nlz = 0;
+        if (s->mode == M_ENC)
+            nlz = nlz_bytes(w);
+        nlz = csym(s, F_VNLZ + fi, 6, nlz, cx, 4);
+        if (nlz > 32) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        if (s->mode == M_DEC)
+            memset(w, 0, nlz);
+        cbytes(s, F_VLIT + fi, w, nlz, 32, old, e->key_h, 4);
+        break;
+    }
+    default:
+        s->err = CANTOR_ERR_CORRUPT;
+        return t;
+    }
+    saw_value(s, w);
+    return t;
+}
+
+/* Storage slot of address a (index aid in warm addrs, or -1); prev_small tracks sorted small slots. */
+static uint32_t cslot(struct sc *s, uint32_t addr_h, long aid, uint8_t slot[32], uint64_t *prev_small)
+{
+    uint32_t t = S_LIT, cx[3];
+    uint64_t v = 0, v2 = 0;
+    long f;
+
+    if (s->mode == M_ENC) {
+        if (word_to_u64(slot, &v) && v >= *prev_small) {
+            t = S_SMALL;
+            v -= *prev_small;
+            goto chosen;
+        }
+        if (s->warm && aid >= 0) {
+            const struct cantor_warm_addr *wa = &s->warm->ainfo[aid];
+            for (uint32_t i = 0; i < wa->n; i++)
+                if (memcmp(cantor_kmap_key(&s->warm->vals, wa->slots[i]) + 21, slot, 32) == 0) {
+                    t = S_WARM;
+                    v = wa->n - 1 - i; /* recent first */
+                    goto chosen;
+                }
+        }
+        expand_cands(s);
+        f = cantor_kmap_find(&s->hits, slot);
+        if (f >= 0) {
+            t = s->hit[f].type;
+            v = s->hit[f].key;
+            v2 = s->hit[f].idx;
+            goto chosen;
+        }
+        f = cantor_kmap_find(&s->model->dict_slot, slot);
+        if (f >= 0) {
+            t = S_DICT;
+            v = (uint64_t)f;
+            goto chosen;
+        }
+        /* keccak(p) + off: the base is the largest keccak(p) <= slot with a small offset. */
+        for (uint32_t p = 0; p < ARR_BASES; p++) {
+            uint8_t pw[32], base[32];
+            uint64_t off;
+            u64_to_word(p, pw);
+            cantor_keccak256(pw, 32, base);
+            if (word_sub_u64(slot, base, &off) && off < ARR_OFF) {
+                t = S_ARR;
+                v = p;
+                v2 = off;
+                goto chosen;
+            }
+        }
+    }
+chosen:
+    cx[0] = 0;
+    cx[1] = s->prev_stype;
+    cx[2] = addr_h;
+    t = csym(s, F_STYPE, 3, t, cx, 3);
+    s->prev_stype = t;
+    cx[0] = t;
+    switch (t) {
+    case S_SMALL:
+        v = cint(s, F_SSMALL, v, cx, 3);
+        if (v > UINT64_MAX - *prev_small) {
+            s->err = CANTOR_ERR_CORRUPT;
+            break;
+        }
+        v += *prev_small;
+        *prev_small = v;
+        u64_to_word(v, slot);
+        break;
+    case S_MAP:
+    case S_MAPV: {
+        uint8_t buf[64] = {0};
+        v = cint(s, F_SKEY, v, cx, 3);
+        v2 = cint(s, F_SIDX, v2, cx, 3);
+        if (v >= s->cands.n || v2 >= (t == S_MAP ? MAP_IDX : MAPV_IDX)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            break;
+        }
+        if (t == S_MAP) {
+            memcpy(buf, cantor_kmap_key(&s->cands, v), 32);
+            buf[63] = (uint8_t)v2;
+        } else {
+            buf[31] = (uint8_t)v2;
+            memcpy(buf + 32, cantor_kmap_key(&s->cands, v), 32);
+        }
+        cantor_keccak256(buf, 64, slot);
+        break;
+    }
+    case S_ARR: {
+        uint8_t pw[32], base[32];
+        v = cint(s, F_SIDX, v, cx, 3);
+        v2 = cint(s, F_SSMALL + 1, v2, cx, 3);
+        if (v >= ARR_BASES || v2 >= ARR_OFF) {
+            s->err = CANTOR_ERR_CORRUPT;
+            break;
+        }
+        u64_to_word(v, pw);
+        cantor_keccak256(pw, 32, base);
+        if (!word_add_u64(base, v2, 1, slot))
+            s->err = CANTOR_ERR_CORRUPT;
+        break;
+    }
+    case S_DICT:
+        v = cint(s, F_SREF, v, cx, 3);
+        if (v >= s->model->dict_slot.n) {
+            s->err = CANTOR_ERR_CORRUPT;
+            break;
+        }
+        memcpy(slot, cantor_kmap_key(&s->model->dict_slot, v), 32);
+        break;
+    case S_WARM: {
+        const struct cantor_warm_addr *wa;
+        v = cint(s, F_SREF + 1, v, cx, 3);
+        if (!s->warm || aid < 0 || v >= s->warm->ainfo[aid].n) {
+            s->err = CANTOR_ERR_CORRUPT;
+            break;
+        }
+        wa = &s->warm->ainfo[aid];
+        memcpy(slot, cantor_kmap_key(&s->warm->vals, wa->slots[wa->n - 1 - v]) + 21, 32);
+        break;
+    }
+    case S_LIT:
+        cbytes(s, F_SLIT, slot, 0, 32, NULL, addr_h, 2);
+        break;
+    default:
+        s->err = CANTOR_ERR_CORRUPT;
+    }
+    return t;
+}
+
+static void caddr(struct sc *s, uint8_t addr[20], const uint8_t *prev)
+{
+    uint32_t t = A_LIT, cx[2] = {0, 0};
+    uint64_t v = 0;
+    long f;
+
+    if (s->mode == M_ENC) {
+        if (s->warm && (f = cantor_kmap_find(&s->warm->addrs, addr)) >= 0) {
+            t = A_WARM;
+            v = s->warm->addrs.n - 1 - (size_t)f;
+        } else if ((f = cantor_kmap_find(&s->model->dict_addr, addr)) >= 0) {
+            t = A_DICT;
+            v = (uint64_t)f;
+        }
+    }
+    t = csym(s, F_ATYPE, 2, t, cx, 1);
+    cx[0] = t;
+    switch (t) {
+    case A_WARM:
+        v = cint(s, F_AREF, v, cx, 1);
+        if (!s->warm || v >= s->warm->addrs.n) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return;
+        }
+        memcpy(addr, cantor_kmap_key(&s->warm->addrs, s->warm->addrs.n - 1 - v), 20);
+        break;
+    case A_DICT:
+        v = cint(s, F_AREF + 1, v, cx, 1);
+        if (v >= s->model->dict_addr.n) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return;
+        }
+        memcpy(addr, cantor_kmap_key(&s->model->dict_addr, v), 20);
+        break;
+    case A_LIT: {
+        /* Sorted list: the first byte is predicted by the previous address's first byte. */
+        uint8_t prevb = prev ? prev[0] : 0;
+        uint32_t c1[2] = {0, prevb};
+        addr[0] = (uint8_t)csym(s, F_ALIT, 8, addr[0], c1, 2);
+        cbytes(s, F_ALIT + 1, addr, 1, 20, NULL, 0, 1);
+        break;
+    }
+    default:
+        s->err = CANTOR_ERR_CORRUPT;
+    }
+}
+
+static void code_blob(struct sc *s, uint8_t *code, size_t len)
+{
+    uint32_t cx[3];
+    uint32_t h = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        cx[0] = h & 0xff;
+        cx[1] = h & 0xffff;
+        cx[2] = h & 0xffffff;
+        code[i] = (uint8_t)csym(s, F_CODEBYTE, 8, code[i], cx, 3);
+        h = (h << 8) | code[i];
+    }
+}
+
+/* ---------------- the delta walk ---------------- */
+static bool is_zero_word(const uint8_t *w)
+{
+    return nlz_bytes(w) == 32;
+}
+
+static enum cantor_err sc_init(struct sc *s, enum sc_mode mode, struct cantor_codec_model *m,
+                               struct cantor_codec_ctx *warm)
+{
+    memset(s, 0, sizeof(*s));
+    s->mode = mode;
+    s->model = m;
+    s->cm = m->cm;
+    s->warm = warm;
+    cantor_kmap_init(&s->cands, 32, MAX_CANDS);
+    cantor_kmap_init(&s->hits, 32, (size_t)MAX_CANDS * (MAP_IDX + MAPV_IDX));
+    for (int i = 0; i < 8; i++)
+        s->prev_vtype[i] = 8;
+    s->prev_stype = 8;
+    return CANTOR_OK;
+}
+
+static void sc_release(struct sc *s)
+{
+    cantor_kmap_release(&s->cands);
+    cantor_kmap_release(&s->hits);
+    free(s->hit);
+    free(s->known);
+}
+
+static enum cantor_err set_known(struct sc *s, const struct cantor_delta *d)
+{
+    s->known = malloc((d->n_codes + 1) * 32);
+    if (!s->known)
+        return CANTOR_ERR_NOMEM;
+    memcpy(s->known[0], CANTOR_KECCAK_EMPTY, 32);
+    for (size_t i = 0; i < d->n_codes; i++)
+        memcpy(s->known[i + 1], d->codes[i].hash, 32);
+    s->n_known = d->n_codes + 1;
+    return CANTOR_OK;
+}
+
+static long warm_val(struct cantor_codec_ctx *w, const uint8_t addr[20], uint8_t kind, const uint8_t slot[32])
+{
+    uint8_t k[CANTOR_WARM_KEY_LEN];
+
+    if (!w)
+        return -1;
+    memcpy(k, addr, 20);
+    k[20] = kind;
+    memcpy(k + 21, slot, 32);
+    return cantor_kmap_find(&w->vals, k);
+}
+
+/* One entry's old and new values (the key is known). */
+static void centry(struct sc *s, struct cantor_delta_entry *e, uint32_t addr_h, uint32_t stype)
+{
+    struct ectx x = {.kind = e->kind, .addr_h = addr_h, .aux = stype};
+    long wi = warm_val(s->warm, e->addr, e->kind, e->slot);
+    uint32_t ot;
+    int have = 0;
+
+    x.key_h = mix32(addr_h, e->kind == CANTOR_KIND_STORAGE ? bytes_hash(e->slot, 32) : e->kind);
+    if (wi >= 0) {
+        /* Warm: the old value is the state before the block; one bit says it matches. */
+        uint32_t cx[1] = {e->kind};
+        int match = s->mode == M_ENC ? memcmp(s->warm->words[wi], e->old_val, 32) == 0 : 0;
+        match = (int)csym(s, F_WOLD, 1, (uint32_t)match, cx, 1);
+        if (match) {
+            memcpy(e->old_val, s->warm->words[wi], 32);
+            have = 1;
+        }
+    }
+    x.which = 0;
+    ot = have ? 9 : cvalue(s, &x, e->old_val, NULL);
+    x.which = 1;
+    x.aux = mix32(stype, ot);
+    cvalue(s, &x, e->new_val, e->old_val);
+    if (s->mode == M_DEC && memcmp(e->old_val, e->new_val, 32) == 0)
+        s->err = CANTOR_ERR_CORRUPT; /* the canonical form has no no-op entries */
+}
+
+static enum cantor_err walk(struct sc *s, struct cantor_delta *d, size_t max_entries)
+{
+    size_t n_addr = 0, ei = 0;
+    uint8_t(*addrs)[20] = NULL;
+    uint32_t cx[2] = {0, 0};
+    enum cantor_err err;
+
+    /* code blobs first: their hashes become V_KNOWN words for CODE values */
+    if (s->mode == M_ENC) {
+        uint64_t nc = cint(s, F_NCODES, d->n_codes, cx, 1);
+        for (size_t i = 0; i < nc; i++) {
+            cint(s, F_CODELEN, d->codes[i].len, cx, 1);
+            code_blob(s, d->codes[i].code, d->codes[i].len);
+        }
+    } else {
+        uint64_t nc = cint(s, F_NCODES, 0, cx, 1);
+        size_t total = 0;
+        if (nc > CANTOR_DELTA_MAX_CODES || nc > max_entries)
+            return CANTOR_ERR_CORRUPT;
+        for (size_t i = 0; i < nc && !s->err; i++) {
+            uint64_t len = cint(s, F_CODELEN, 0, cx, 1);
+            uint8_t *code, h[32];
+            total += len;
+            if (len == 0 || len > CANTOR_DELTA_MAX_CODE_LEN || total > max_entries * 64)
+                return CANTOR_ERR_CORRUPT;
+            code = malloc(len);
+            if (!code)
+                return CANTOR_ERR_NOMEM;
+            code_blob(s, code, len);
+            cantor_keccak256(code, len, h);
+            err = cantor_delta_add_code(d, h, code, len);
+            free(code);
+            if (err)
+                return err;
+        }
+    }
+    if (s->err)
+        return s->err;
+    err = set_known(s, d);
+    if (err)
+        return err;
+
+    /* the address list */
+    if (s->mode == M_ENC)
+        for (size_t i = 0; i < d->n_entries; i++)
+            if (i == 0 || memcmp(d->entries[i].addr, d->entries[i - 1].addr, 20) != 0)
+                n_addr++;
+    n_addr = cint(s, F_NADDR, n_addr, cx, 1);
+    if (n_addr > max_entries)
+        return CANTOR_ERR_CORRUPT;
+    addrs = malloc((n_addr ? n_addr : 1) * 20);
+    if (!addrs)
+        return CANTOR_ERR_NOMEM;
+    for (size_t a = 0, i = 0; a < n_addr && !s->err; a++) {
+        if (s->mode == M_ENC) {
+            while (i < d->n_entries && a && memcmp(d->entries[i].addr, addrs[a - 1], 20) == 0)
+                i++;
+            memcpy(addrs[a], d->entries[i].addr, 20);
+        }
+        caddr(s, addrs[a], a ? addrs[a - 1] : NULL);
+        if (s->mode == M_DEC && a && memcmp(addrs[a], addrs[a - 1], 20) <= 0)
+            s->err = CANTOR_ERR_CORRUPT;
+        add_cand_addr(s, addrs[a]);
+    }
+
+    /* per address: which kinds changed, how many slots, then the values */
+    for (size_t a = 0; a < n_addr && !s->err; a++) {
+        uint32_t flags = 0, addr_h = bytes_hash(addrs[a], 20);
+        uint64_t nslot = 0, prev_small = 0;
+        long aid = s->warm ? cantor_kmap_find(&s->warm->addrs, addrs[a]) : -1;
+        uint32_t fcx[2];
+
+        if (s->mode == M_ENC) {
+            for (size_t j = ei; j < d->n_entries && memcmp(d->entries[j].addr, addrs[a], 20) == 0; j++) {
+                if (d->entries[j].kind == CANTOR_KIND_STORAGE)
+                    nslot++;
+                else
+                    flags |= 1u << d->entries[j].kind;
+            }
+        }
+        fcx[0] = addr_h;
+        fcx[1] = 0;
+        flags = csym(s, F_FLAGS, 3, flags, fcx, 2);
+        fcx[1] = flags;
+        nslot = cint(s, F_NSLOT, nslot, fcx, 2);
+        if (s->mode == M_DEC && (flags == 0 && nslot == 0))
+            s->err = CANTOR_ERR_CORRUPT;
+        for (uint8_t k = 0; k < 3 && !s->err; k++) {
+            struct cantor_delta_entry e;
+            if (!(flags & (1u << k)))
+                continue;
+            if (s->mode == M_ENC)
+                e = d->entries[ei++];
+            else {
+                memset(&e, 0, sizeof(e));
+                memcpy(e.addr, addrs[a], 20);
+                e.kind = k;
+            }
+            centry(s, &e, addr_h, 16 + k);
+            if (s->mode == M_DEC && !s->err)
+                s->err = d->n_entries < max_entries ? cantor_delta_add(d, &e) : CANTOR_ERR_CORRUPT;
+        }
+        for (uint64_t j = 0; j < nslot && !s->err; j++) {
+            struct cantor_delta_entry e;
+            uint32_t st;
+            if (s->mode == M_ENC)
+                e = d->entries[ei++];
+            else {
+                memset(&e, 0, sizeof(e));
+                memcpy(e.addr, addrs[a], 20);
+                e.kind = CANTOR_KIND_STORAGE;
+            }
+            st = cslot(s, addr_h, aid, e.slot, &prev_small);
+            if (s->err)
+                break;
+            centry(s, &e, addr_h, st);
+            if (s->mode == M_DEC && !s->err)
+                s->err = d->n_entries < max_entries ? cantor_delta_add(d, &e) : CANTOR_ERR_CORRUPT;
+        }
+        if (s->mode == M_DEC && s->rd.overrun > 8)
+            s->err = CANTOR_ERR_CORRUPT;
+    }
+    free(addrs);
+    if (!s->err && s->mode == M_ENC && ei != d->n_entries)
+        s->err = CANTOR_ERR_INVALID;
+    return s->err;
+}
+
+static bool delta_is_structurable(const struct cantor_delta *d)
+{
+    for (size_t i = 0; i < d->n_entries; i++) {
+        if (d->entries[i].kind > CANTOR_KIND_STORAGE)
+            return false;
+        if (d->entries[i].kind != CANTOR_KIND_STORAGE && !is_zero_word(d->entries[i].slot))
+            return false;
+        if (i && cantor_delta_entry_cmp(&d->entries[i - 1], &d->entries[i]) >= 0)
+            return false;
+    }
+    return true;
+}
+
+enum cantor_err cantor_struct_encode(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                     const struct cantor_delta *d, struct cantor_buf *out)
+{
+    struct sc s;
+    enum cantor_err err;
+
+    if (!delta_is_structurable(d))
+        return CANTOR_ERR_UNSUPPORTED;
+    sc_init(&s, M_ENC, m, warm);
+    cantor_cm_reset(m->cm);
+    cantor_rc_enc_init(&s.re, out);
+    /* walk() only reads d in encode mode */
+    err = walk(&s, (struct cantor_delta *)d, d->n_entries);
+    if (!err)
+        err = cantor_rc_enc_finish(&s.re);
+    sc_release(&s);
+    return err;
+}
+
+enum cantor_err cantor_struct_train(struct cantor_codec_model *m, const struct cantor_delta *d)
+{
+    struct sc s;
+    struct cantor_buf scratch;
+    enum cantor_err err;
+
+    if (!delta_is_structurable(d))
+        return CANTOR_OK;
+    cantor_buf_init(&scratch, 0);
+    sc_init(&s, M_ENC, m, NULL);
+    cantor_rc_enc_init(&s.re, &scratch);
+    err = walk(&s, (struct cantor_delta *)d, d->n_entries);
+    sc_release(&s);
+    cantor_buf_release(&scratch);
+    return err;
+}
+
+enum cantor_err cantor_struct_decode(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                     uint64_t block, const uint8_t *in, size_t len, size_t max_entries,
+                                     struct cantor_delta **ret_delta)
+{
+    struct sc s;
+    struct cantor_delta *d = NULL;
+    enum cantor_err err;
+
+    err = cantor_delta_new(block, &d);
+    if (err)
+        return err;
+    sc_init(&s, M_DEC, m, warm);
+    cantor_cm_reset(m->cm);
+    cantor_rc_dec_init(&s.rd, in, len);
+    err = walk(&s, d, max_entries);
+    if (!err && s.rd.overrun > 8)
+        err = CANTOR_ERR_CORRUPT;
+    if (!err)
+        err = cantor_delta_finish(d);
+    sc_release(&s);
+    if (err == CANTOR_ERR_INVALID || err == CANTOR_ERR_TOO_LARGE)
+        err = CANTOR_ERR_CORRUPT;
+    if (err) {
+        cantor_delta_free(d);
+        return err;
+    }
+    *ret_delta = d;
+    return CANTOR_OK;
+}

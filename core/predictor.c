@@ -1,0 +1,310 @@
+/*
+ * predictor.c - the fixed-point logistic helpers and the built-in adaptive predictors that plug into
+ * the codec through struct cantor_predictor (predictor.h):
+ *   - "ctxmodel": hashed context model; per context hash a 22-bit probability and a hit count that
+ *     sets the learning rate (1/(n+1.5), capped by `limit`), like lpaq's StateMap;
+ *   - "order0": a direct table per (field, node), the fast-learning baseline input.
+ * Each predictor owns its tables and a snapshot copy that reset() restores (the trained prior).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "keccak.h"
+#include "predictor.h"
+
+static const int squash_tab[33] = {1,    2,    3,    6,    10,   16,   27,   45,   73,   120,  194,
+                                   310,  488,  747,  1101, 1546, 2047, 2549, 2994, 3348, 3607, 3785,
+                                   3901, 3975, 4024, 4050, 4068, 4079, 4085, 4089, 4092, 4093, 4094};
+
+int cantor_squash(int d)
+{
+    int w, i;
+
+    if (d > 2047)
+        d = 2047;
+    if (d < -2047)
+        d = -2047;
+    d += 2048;
+    w = d & 127;
+    i = d >> 7;
+    return (squash_tab[i] * (128 - w) + squash_tab[i + 1] * w + 64) >> 7;
+}
+
+static int16_t stretch_tab[4096];
+static int stretch_ready;
+
+static void stretch_init(void)
+{
+    int pi = 0;
+
+    /* Inverse of squash; computed from integers only, so identical everywhere. Idempotent. */
+    for (int x = -2047; x <= 2047; x++) {
+        int v = cantor_squash(x);
+        for (int i = pi; i <= v; i++)
+            stretch_tab[i] = (int16_t)x;
+        pi = v + 1;
+    }
+    for (int i = pi; i < 4096; i++)
+        stretch_tab[i] = 2047;
+    __atomic_store_n(&stretch_ready, 1, __ATOMIC_RELEASE);
+}
+
+int cantor_stretch(int p)
+{
+    if (!__atomic_load_n(&stretch_ready, __ATOMIC_ACQUIRE))
+        stretch_init();
+    if (p < 0)
+        p = 0;
+    if (p > 4095)
+        p = 4095;
+    return stretch_tab[p];
+}
+
+void cantor_predictor_free(struct cantor_predictor *p)
+{
+    if (p)
+        p->ops->free(p);
+}
+
+/* 65536 / (n + 1.5): learning rate of a cell seen n times. */
+static int32_t rate_tab[1024];
+static int rate_ready;
+
+static void rate_init(void)
+{
+    for (int n = 0; n < 1024; n++)
+        rate_tab[n] = (int32_t)(131072 / (2 * n + 3));
+    __atomic_store_n(&rate_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* cell = p22 << 10 | count */
+static inline uint32_t cell_update(uint32_t e, int bit, unsigned limit)
+{
+    int32_t n = (int32_t)(e & 1023), p = (int32_t)(e >> 10);
+    int32_t target = bit ? (1 << 22) - 1 : 0;
+
+    p += (int32_t)(((int64_t)(target - p) * rate_tab[n]) >> 16);
+    if ((unsigned)n < limit)
+        n++;
+    return ((uint32_t)p << 10) | (uint32_t)n;
+}
+
+static inline int cell_p12(uint32_t e)
+{
+    int p = (int)(e >> 20);
+    return p < 1 ? 1 : p > 4095 ? 4095 : p;
+}
+
+/* ---------------- hashed context model ---------------- */
+struct ctxmodel {
+    struct cantor_predictor base;
+    uint32_t *t, *t0;
+    unsigned bits, limit, n_use;
+    uint32_t idx[CANTOR_PCTX_MAX];
+    unsigned n_idx;
+};
+
+static inline uint32_t cm_hash(uint32_t h, uint32_t node, unsigned i)
+{
+    h ^= node * 0x2f0b4a73u + i * 0x6d2b79f5u;
+    h *= 0x9e3779b1u;
+    h ^= h >> 15;
+    h *= 0x85ebca6bu;
+    return h;
+}
+
+static unsigned ctxmodel_predict(struct cantor_predictor *pp, const struct cantor_pctx *c, int16_t *st)
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+    unsigned n = c->n_ctx;
+
+    if (m->n_use && n > m->n_use)
+        n = m->n_use;
+    for (unsigned i = 0; i < n; i++) {
+        m->idx[i] = cm_hash(c->ctx[i], c->node, i) >> (32 - m->bits);
+        st[i] = (int16_t)cantor_stretch(cell_p12(m->t[m->idx[i]]));
+    }
+    m->n_idx = n;
+    return n;
+}
+
+static void ctxmodel_update(struct cantor_predictor *pp, const struct cantor_pctx *c, int bit)
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+
+    for (unsigned i = 0; i < m->n_idx; i++)
+        m->t[m->idx[i]] = cell_update(m->t[m->idx[i]], bit, m->limit);
+}
+
+static void ctxmodel_reset(struct cantor_predictor *pp)
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+
+    memcpy(m->t, m->t0, sizeof(uint32_t) << m->bits);
+}
+
+static enum cantor_err ctxmodel_snapshot(struct cantor_predictor *pp)
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+
+    memcpy(m->t0, m->t, sizeof(uint32_t) << m->bits);
+    return CANTOR_OK;
+}
+
+static void ctxmodel_version(struct cantor_predictor *pp, uint8_t out[32])
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+    struct cantor_keccak k;
+    uint8_t hdr[16] = "ctxmodel/1";
+
+    hdr[12] = (uint8_t)m->bits;
+    hdr[13] = (uint8_t)m->limit;
+    hdr[14] = (uint8_t)(m->limit >> 8);
+    hdr[15] = (uint8_t)m->n_use;
+    cantor_keccak256_init(&k);
+    cantor_keccak_update(&k, hdr, sizeof(hdr));
+    /* Cells are hashed as little-endian bytes so the hash does not depend on the host's order. */
+    for (size_t i = 0; i < ((size_t)1 << m->bits); i++) {
+        uint8_t b[4] = {(uint8_t)m->t0[i], (uint8_t)(m->t0[i] >> 8), (uint8_t)(m->t0[i] >> 16),
+                        (uint8_t)(m->t0[i] >> 24)};
+        cantor_keccak_update(&k, b, 4);
+    }
+    cantor_keccak_final(&k, out, 32);
+}
+
+static void ctxmodel_free(struct cantor_predictor *pp)
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+
+    free(m->t);
+    free(m->t0);
+    free(m);
+}
+
+static const struct cantor_predictor_ops ctxmodel_ops = {
+    .name = "ctxmodel",
+    .predict = ctxmodel_predict,
+    .update = ctxmodel_update,
+    .reset = ctxmodel_reset,
+    .snapshot = ctxmodel_snapshot,
+    .version_hash = ctxmodel_version,
+    .free = ctxmodel_free,
+};
+
+enum cantor_err cantor_predictor_ctxmodel_new(unsigned table_bits, unsigned limit, unsigned n_use,
+                                              struct cantor_predictor **ret_pred)
+{
+    struct ctxmodel *m;
+    size_t n;
+
+    if (table_bits < 10 || table_bits > 24 || limit < 1 || limit > 1023 || n_use > CANTOR_PCTX_MAX)
+        return CANTOR_ERR_INVALID;
+    if (!__atomic_load_n(&rate_ready, __ATOMIC_ACQUIRE))
+        rate_init();
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        return CANTOR_ERR_NOMEM;
+    n = (size_t)1 << table_bits;
+    m->t = malloc(n * sizeof(uint32_t));
+    m->t0 = malloc(n * sizeof(uint32_t));
+    if (!m->t || !m->t0) {
+        ctxmodel_free(&m->base);
+        return CANTOR_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        m->t0[i] = (uint32_t)1 << 31; /* p = 0.5, count 0 */
+    memcpy(m->t, m->t0, n * sizeof(uint32_t));
+    m->base.ops = &ctxmodel_ops;
+    m->bits = table_bits;
+    m->limit = limit;
+    m->n_use = n_use;
+    *ret_pred = &m->base;
+    return CANTOR_OK;
+}
+
+/* ---------------- order 0 per (field, node) ---------------- */
+#define ORDER0_BITS 16
+
+struct order0 {
+    struct cantor_predictor base;
+    uint32_t t[1 << ORDER0_BITS], t0[1 << ORDER0_BITS];
+    uint32_t idx;
+};
+
+static unsigned order0_predict(struct cantor_predictor *pp, const struct cantor_pctx *c, int16_t *st)
+{
+    struct order0 *m = (struct order0 *)pp;
+
+    m->idx = ((c->field * 0x9e3779b1u) ^ (c->node * 0x85ebca6bu)) >> (32 - ORDER0_BITS);
+    st[0] = (int16_t)cantor_stretch(cell_p12(m->t[m->idx]));
+    return 1;
+}
+
+static void order0_update(struct cantor_predictor *pp, const struct cantor_pctx *c, int bit)
+{
+    struct order0 *m = (struct order0 *)pp;
+
+    m->t[m->idx] = cell_update(m->t[m->idx], bit, 60);
+}
+
+static void order0_reset(struct cantor_predictor *pp)
+{
+    struct order0 *m = (struct order0 *)pp;
+
+    memcpy(m->t, m->t0, sizeof(m->t));
+}
+
+static enum cantor_err order0_snapshot(struct cantor_predictor *pp)
+{
+    struct order0 *m = (struct order0 *)pp;
+
+    memcpy(m->t0, m->t, sizeof(m->t));
+    return CANTOR_OK;
+}
+
+static void order0_version(struct cantor_predictor *pp, uint8_t out[32])
+{
+    struct order0 *m = (struct order0 *)pp;
+    struct cantor_keccak k;
+
+    cantor_keccak256_init(&k);
+    cantor_keccak_update(&k, "order0/1", 8);
+    for (size_t i = 0; i < (1u << ORDER0_BITS); i++) {
+        uint8_t b[4] = {(uint8_t)m->t0[i], (uint8_t)(m->t0[i] >> 8), (uint8_t)(m->t0[i] >> 16),
+                        (uint8_t)(m->t0[i] >> 24)};
+        cantor_keccak_update(&k, b, 4);
+    }
+    cantor_keccak_final(&k, out, 32);
+}
+
+static void order0_free(struct cantor_predictor *pp)
+{
+    free(pp);
+}
+
+static const struct cantor_predictor_ops order0_ops = {
+    .name = "order0",
+    .predict = order0_predict,
+    .update = order0_update,
+    .reset = order0_reset,
+    .snapshot = order0_snapshot,
+    .version_hash = order0_version,
+    .free = order0_free,
+};
+
+enum cantor_err cantor_predictor_order0_new(struct cantor_predictor **ret_pred)
+{
+    struct order0 *m;
+
+    if (!__atomic_load_n(&rate_ready, __ATOMIC_ACQUIRE))
+        rate_init();
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        return CANTOR_ERR_NOMEM;
+    for (size_t i = 0; i < (1u << ORDER0_BITS); i++)
+        m->t0[i] = (uint32_t)1 << 31;
+    memcpy(m->t, m->t0, sizeof(m->t));
+    m->base.ops = &order0_ops;
+    *ret_pred = &m->base;
+    return CANTOR_OK;
+}

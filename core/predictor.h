@@ -1,0 +1,71 @@
+/*
+ * predictor.h - the one interface through which anything that predicts bits plugs into the codec:
+ * the adaptive context models (predictor.c), and later the transformer and mined patterns (ml/).
+ *
+ * The structural coder (codec_struct.c) turns a delta into binary decisions. Before each decision it
+ * fills a struct cantor_pctx (field, tree node, structural context hashes); every predictor then adds
+ * one or more inputs in the logistic ("stretch") domain to the mixer (codec_cm.c), and after the bit
+ * is known every predictor gets update(). Predictors must be bit-exact: integer arithmetic only, no
+ * data-dependent reduction order, same results on every machine, so encoder and decoder agree.
+ *
+ * Ownership: a predictor owns its state; ops->free releases it. The codec owns the predictors it is
+ * given (cantor_cm_new) and frees them with the model.
+ */
+#ifndef CANTOR_PREDICTOR_H
+#define CANTOR_PREDICTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define CANTOR_PCTX_MAX    8 /* structural context hashes per decision */
+#define CANTOR_PRED_MAX_IN 8 /* mixer inputs one predictor may add */
+
+/* What the structural coder knows when it codes one binary decision. */
+struct cantor_pctx {
+    uint32_t field;                /* structural field id (codec_struct.c), selects mixer weights */
+    uint32_t node;                 /* position in the field's binary tree: 1, then (node << 1) | bit */
+    uint32_t ctx[CANTOR_PCTX_MAX]; /* context hashes; 0 means unused */
+    unsigned n_ctx;
+};
+
+struct cantor_predictor;
+
+struct cantor_predictor_ops {
+    const char *name;
+    /* Add inputs (stretch domain, -2047..2047, i.e. ln(p1/p0) * 256) to st; return how many. */
+    unsigned (*predict)(struct cantor_predictor *p, const struct cantor_pctx *c, int16_t *st);
+    /* Learn the bit just coded; called after every predict() with the same context. */
+    void (*update)(struct cantor_predictor *p, const struct cantor_pctx *c, int bit);
+    /* Back to the initial (snapshot) state; used before each cold chunk. */
+    void (*reset)(struct cantor_predictor *p);
+    /* Make the current state the snapshot that reset() returns to (after training). */
+    enum cantor_err (*snapshot)(struct cantor_predictor *p);
+    /* keccak256 of everything that influences predictions (parameters + snapshot content). */
+    void (*version_hash)(struct cantor_predictor *p, uint8_t out[32]);
+    void (*free)(struct cantor_predictor *p);
+};
+
+struct cantor_predictor {
+    const struct cantor_predictor_ops *ops;
+};
+
+/*
+ * Adaptive context model: per context hash a probability with a count-based learning rate, in a
+ * hashed table of 2^table_bits 32-bit cells. `limit` caps the count (small = fast adaptation).
+ * It uses the first n_use context hashes of each decision (all if 0).
+ */
+enum cantor_err cantor_predictor_ctxmodel_new(unsigned table_bits, unsigned limit, unsigned n_use,
+                                              struct cantor_predictor **ret_pred);
+
+/* Order-0 model per (field, node): a direct table, the cheapest and fastest-learning input. */
+enum cantor_err cantor_predictor_order0_new(struct cantor_predictor **ret_pred);
+
+void cantor_predictor_free(struct cantor_predictor *p);
+
+/* Shared fixed-point logistic helpers (integer only, identical on every machine). */
+int cantor_squash(int d);  /* -2047..2047 -> 1..4095 */
+int cantor_stretch(int p); /* 0..4095 -> -2047..2047 */
+
+#endif

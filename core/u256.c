@@ -1,0 +1,131 @@
+/*
+ * u256.c - 256-bit big-endian word arithmetic (see u256.h). Byte-at-a-time loops: these run on a
+ * few values per state entry, so clarity beats speed; nothing allocates.
+ */
+#include "u256.h"
+
+#include <string.h>
+
+unsigned cantor_u256_add(const uint8_t a[32], const uint8_t b[32], uint8_t ret[32])
+{
+    unsigned carry = 0;
+
+    for (int i = 31; i >= 0; i--) {
+        unsigned v = (unsigned)a[i] + b[i] + carry;
+
+        ret[i] = (uint8_t)v;
+        carry = v >> 8;
+    }
+    return carry;
+}
+
+unsigned cantor_u256_sub(const uint8_t a[32], const uint8_t b[32], uint8_t ret[32])
+{
+    unsigned borrow = 0;
+
+    for (int i = 31; i >= 0; i--) {
+        int v = (int)a[i] - (int)b[i] - (int)borrow;
+
+        borrow = v < 0;
+        ret[i] = (uint8_t)(v + (borrow ? 256 : 0));
+    }
+    return borrow;
+}
+
+int cantor_u256_cmp(const uint8_t a[32], const uint8_t b[32])
+{
+    int c = memcmp(a, b, 32); /* big-endian: bytewise order is numeric order */
+
+    return (c > 0) - (c < 0);
+}
+
+bool cantor_u256_is_zero(const uint8_t a[32])
+{
+    return cantor_u256_min_len(a) == 0;
+}
+
+size_t cantor_u256_min_len(const uint8_t a[32])
+{
+    size_t i = 0;
+
+    while (i < 32 && a[i] == 0)
+        i++;
+    return 32 - i;
+}
+
+void cantor_u256_from_u64(uint64_t v, uint8_t ret[32])
+{
+    memset(ret, 0, 24);
+    for (int i = 0; i < 8; i++)
+        ret[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+enum cantor_err cantor_u256_to_u64(const uint8_t a[32], uint64_t *ret_value)
+{
+    uint64_t v = 0;
+
+    if (cantor_u256_min_len(a) > 8)
+        return CANTOR_ERR_OVERFLOW;
+    for (int i = 24; i < 32; i++)
+        v = (v << 8) | a[i];
+    *ret_value = v;
+    return CANTOR_OK;
+}
+
+enum cantor_err cantor_u256_from_dec(const char *s, uint8_t ret[32])
+{
+    uint8_t w[32] = {0};
+    size_t n;
+
+    if (!s)
+        return CANTOR_ERR_INVALID;
+    n = strnlen(s, CANTOR_U256_DEC_INPUT_MAX + 1);
+    if (n == 0)
+        return CANTOR_ERR_INVALID;
+    if (n > CANTOR_U256_DEC_INPUT_MAX)
+        return CANTOR_ERR_TOO_LARGE;
+    for (size_t k = 0; k < n; k++) {
+        unsigned carry;
+
+        if (s[k] < '0' || s[k] > '9')
+            return CANTOR_ERR_INVALID;
+        carry = (unsigned)(s[k] - '0');
+        for (int i = 31; i >= 0; i--) {
+            unsigned v = w[i] * 10u + carry;
+
+            w[i] = (uint8_t)v;
+            carry = v >> 8;
+        }
+        if (carry)
+            return CANTOR_ERR_OVERFLOW;
+    }
+    memcpy(ret, w, 32);
+    return CANTOR_OK;
+}
+
+enum cantor_err cantor_u256_to_dec(const uint8_t a[32], char *out, size_t out_len)
+{
+    uint8_t w[32];
+    char tmp[CANTOR_U256_DEC_MAX];
+    size_t n = 0;
+
+    if (!out || out_len < CANTOR_U256_DEC_MAX)
+        return CANTOR_ERR_TOO_LARGE;
+    memcpy(w, a, 32);
+    /* Repeated division by 10 yields the digits least significant first. */
+    do {
+        unsigned rem = 0;
+
+        for (int i = 0; i < 32; i++) {
+            unsigned cur = (rem << 8) | w[i];
+
+            w[i] = (uint8_t)(cur / 10);
+            rem = cur % 10;
+        }
+        tmp[n++] = (char)('0' + rem);
+    } while (!cantor_u256_is_zero(w));
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = 0;
+    return CANTOR_OK;
+}

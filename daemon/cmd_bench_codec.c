@@ -1,0 +1,204 @@
+/*
+ * cmd_bench_codec.c - `cantor bench-codec --train PATH... --eval PATH... [--warm] [--quick]`: train the
+ * codec model on recorded blocks, compress every eval block, check the round trip and print one JSON
+ * line per block plus a summary with the baselines (zstd -19, zstd -19 with the trained dictionary,
+ * xz -9e; with --warm also zstd -19 --long over the whole stream and zstd -19 with the old values of
+ * the touched keys as prefix, the --patch-from reference) computed on the same canonical bytes.
+ * Exits 1 if any round trip fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zstd.h>
+
+#include "cli.h"
+#include "codec_cli.h"
+#include "core/codec_internal.h"
+#include "core/xz_baseline.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t zstd_adv(const uint8_t *in, size_t len, const void *prefix, size_t plen, int lng)
+{
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    size_t bound = ZSTD_compressBound(len), r;
+    void *out = malloc(bound);
+
+    if (!cc || !out) {
+        ZSTD_freeCCtx(cc);
+        free(out);
+        return 0;
+    }
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 19);
+    if (lng) {
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_enableLongDistanceMatching, 1);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, 27);
+    }
+    if (prefix && plen)
+        ZSTD_CCtx_refPrefix(cc, prefix, plen);
+    r = ZSTD_compress2(cc, out, bound, in, len);
+    ZSTD_freeCCtx(cc);
+    free(out);
+    return ZSTD_isError(r) ? 0 : r;
+}
+
+/* The --patch-from reference: keys of the block with their OLD values, in canonical layout. */
+static void old_state_prefix(const struct cantor_delta *d, struct cantor_buf *b)
+{
+    for (size_t i = 0; i < d->n_entries; i++) {
+        const struct cantor_delta_entry *e = &d->entries[i];
+        size_t skip = 0;
+        cantor_buf_append(b, e->addr, 20);
+        cantor_buf_append_byte(b, e->kind);
+        if (e->kind == CANTOR_KIND_STORAGE)
+            cantor_buf_append(b, e->slot, 32);
+        while (skip < 32 && e->old_val[skip] == 0)
+            skip++;
+        cantor_buf_append_byte(b, (uint8_t)(32 - skip));
+        cantor_buf_append(b, e->old_val + skip, 32 - skip);
+    }
+}
+
+int cantor_cmd_bench_codec(int argc, char **argv)
+{
+    struct cantor_cli_deltas tr = {0}, ev = {0};
+    struct cantor_codec_model *m = NULL;
+    struct cantor_codec_ctx *wenc = NULL, *wdec = NULL;
+    struct cantor_buf raw, chunk, back, tmp, stream;
+    int warm = 0, quick = 0, mode = 0, rc = CANTOR_EXIT_USAGE, failed = 0;
+    size_t sum_raw = 0, sum_bytes = 0, sum_z = 0, sum_zd = 0, sum_xz = 0, sum_patch = 0, sum_long = 0;
+    size_t codec_count[4] = {0, 0, 0, 0};
+    double t_enc = 0, t_dec = 0, t0;
+    enum cantor_err err;
+
+    cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&chunk, CANTOR_CHUNK_MAX_LEN);
+    cantor_buf_init(&back, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&tmp, 0);
+    cantor_buf_init(&stream, 1u << 30);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--train") == 0)
+            mode = 1;
+        else if (strcmp(argv[i], "--eval") == 0)
+            mode = 2;
+        else if (strcmp(argv[i], "--warm") == 0)
+            warm = 1;
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: cantor bench-codec --train PATH... --eval PATH... [--warm] [--quick]\n");
+            rc = CANTOR_EXIT_OK;
+            goto out;
+        } else if (mode == 1) {
+            if (cantor_cli_load_deltas(argv[i], &tr))
+                goto out;
+        } else if (mode == 2) {
+            if (cantor_cli_load_deltas(argv[i], &ev))
+                goto out;
+        } else {
+            fprintf(stderr, "usage: cantor bench-codec --train PATH... --eval PATH... [--warm] [--quick]\n");
+            goto out;
+        }
+    }
+    if (ev.n == 0) {
+        fprintf(stderr, "cantor bench-codec: no eval blocks\n");
+        goto out;
+    }
+    while (quick && ev.n > 3) { /* --quick: the first three eval blocks */
+        ev.n--;
+        cantor_delta_free(ev.d[ev.n]);
+        free(ev.name[ev.n]);
+    }
+    err = cantor_codec_model_new(&m);
+    if (!err && tr.n)
+        err = cantor_codec_model_train(m, (const struct cantor_delta *const *)tr.d, tr.n);
+    if (!err && warm)
+        err = cantor_codec_ctx_new(&wenc);
+    if (!err && warm)
+        err = cantor_codec_ctx_new(&wdec);
+    if (err) {
+        fprintf(stderr, "cantor bench-codec: model: %s\n", cantor_err_str(err));
+        goto out;
+    }
+    for (size_t i = 0; i < ev.n; i++) {
+        struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+        uint8_t codec = 0;
+        int ok;
+
+        o.verify = false; /* the bench checks the round trip itself, and times it separately */
+        raw.len = chunk.len = back.len = 0;
+        err = cantor_delta_encode(ev.d[i], &raw);
+        if (err) {
+            fprintf(stderr, "cantor bench-codec: %s: encode: %s\n", ev.name[i], cantor_err_str(err));
+            failed = 1;
+            continue;
+        }
+        t0 = now_s();
+        err = cantor_codec_compress(m, wenc, &o, raw.data, raw.len, &chunk, &codec);
+        t_enc += now_s() - t0;
+        if (!err) {
+            t0 = now_s();
+            err = cantor_codec_decompress(m, wdec, chunk.data, chunk.len, &back);
+            t_dec += now_s() - t0;
+        }
+        ok = !err && back.len == raw.len && memcmp(back.data, raw.data, raw.len) == 0;
+        if (!ok) {
+            failed = 1;
+            fprintf(stderr, "cantor bench-codec: %s: round trip failed: %s\n", ev.name[i],
+                    cantor_err_str(err));
+        }
+        codec_count[codec & 3]++;
+        printf("{\"block\":%llu,\"raw_bytes\":%zu,\"bytes\":%zu,\"codec\":\"%s\",\"roundtrip\":%s}\n",
+               (unsigned long long)ev.d[i]->block_number, raw.len, chunk.len, cantor_codec_name(codec),
+               ok ? "true" : "false");
+        fflush(stdout);
+        sum_raw += raw.len;
+        sum_bytes += chunk.len;
+        sum_z += zstd_adv(raw.data, raw.len, NULL, 0, 0);
+        tmp.len = 0;
+        if (cantor_zstd_compress(m->zd, 19, raw.data, raw.len, &tmp) == CANTOR_OK)
+            sum_zd += tmp.len;
+        tmp.len = 0;
+        if (cantor_xz9e_compress(raw.data, raw.len, &tmp) == CANTOR_OK)
+            sum_xz += tmp.len;
+        if (warm) {
+            tmp.len = 0;
+            old_state_prefix(ev.d[i], &tmp);
+            sum_patch += zstd_adv(raw.data, raw.len, tmp.data, tmp.len, 0);
+            cantor_buf_append(&stream, raw.data, raw.len);
+        }
+    }
+    if (warm)
+        sum_long = zstd_adv(stream.data, stream.len, NULL, 0, 1);
+    printf("{\"summary\":true,\"regime\":\"%s\",\"train_blocks\":%zu,\"blocks\":%zu,\"raw_bytes\":%zu,"
+           "\"bytes\":%zu,\"zstd19_bytes\":%zu,\"zstd19_dict_bytes\":%zu,\"xz9e_bytes\":%zu,",
+           warm ? "warm" : "cold", tr.n, ev.n, sum_raw, sum_bytes, sum_z, sum_zd, sum_xz);
+    if (warm)
+        printf("\"zstd19_long_bytes\":%zu,\"zstd19_patch_bytes\":%zu,", sum_long, sum_patch);
+    printf(
+        "\"ratio_vs_zstd19_dict\":%.4f,\"codecs\":{\"raw\":%zu,\"zstd-dict\":%zu,\"cm\":%zu,\"cm-warm\":%zu},"
+        "\"encode_mb_s\":%.2f,\"decode_mb_s\":%.2f}\n",
+        sum_zd ? (double)sum_bytes / (double)sum_zd : 0.0, codec_count[0], codec_count[1], codec_count[2],
+        codec_count[3], t_enc > 0 ? (double)sum_raw / 1e6 / t_enc : 0.0,
+        t_dec > 0 ? (double)sum_raw / 1e6 / t_dec : 0.0);
+    rc = failed ? CANTOR_EXIT_FAIL : CANTOR_EXIT_OK;
+out:
+    cantor_codec_ctx_free(wenc);
+    cantor_codec_ctx_free(wdec);
+    cantor_codec_model_free(m);
+    cantor_cli_deltas_release(&tr);
+    cantor_cli_deltas_release(&ev);
+    cantor_buf_release(&raw);
+    cantor_buf_release(&chunk);
+    cantor_buf_release(&back);
+    cantor_buf_release(&tmp);
+    cantor_buf_release(&stream);
+    return rc;
+}

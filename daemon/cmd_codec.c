@@ -1,0 +1,263 @@
+/*
+ * cmd_codec.c - `cantor compress IN OUT` and `cantor decompress IN OUT`: a canonical delta (or a
+ * recorded trace_replayBlockTransactions / debug_traceBlockByNumber JSON file) to one chunk and back.
+ * `--train PATH...` builds the model snapshot from recorded files (deterministic: the same files give
+ * the same model hash, which the chunk names); without it the untrained model is used.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "codec_cli.h"
+#include "core/delta_json.h"
+#include "core/log.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_one(const char *file, struct cantor_cli_deltas *out)
+{
+    struct cantor_delta *d = NULL;
+    enum cantor_err err = cantor_delta_load_recorded(file, &d);
+
+    if (err) {
+        fprintf(stderr, "cantor: skipping %s: %s\n", file, cantor_err_str(err));
+        return 0;
+    }
+    if (out->n == out->cap) {
+        size_t nc = out->cap ? out->cap * 2 : 16;
+        struct cantor_delta **p = realloc(out->d, nc * sizeof(*p));
+        char **q;
+        if (!p) {
+            cantor_delta_free(d);
+            return -1;
+        }
+        out->d = p;
+        q = realloc(out->name, nc * sizeof(*q));
+        if (!q) {
+            cantor_delta_free(d);
+            return -1;
+        }
+        out->name = q;
+        out->cap = nc;
+    }
+    out->name[out->n] = strdup(file);
+    out->d[out->n++] = d;
+    return out->name[out->n - 1] ? 0 : -1;
+}
+
+int cantor_cli_load_deltas(const char *path, struct cantor_cli_deltas *out)
+{
+    DIR *dir = opendir(path);
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+
+    if (!dir)
+        return add_one(path, out);
+    while ((de = readdir(dir)) != NULL && n < 100000) {
+        size_t l = strlen(de->d_name);
+        char *full;
+        if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+            continue;
+        if (n == cap) {
+            char **p = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+            if (!p) {
+                rc = -1;
+                break;
+            }
+            names = p;
+        }
+        full = malloc(strlen(path) + l + 2);
+        if (!full) {
+            rc = -1;
+            break;
+        }
+        snprintf(full, strlen(path) + l + 2, "%s/%s", path, de->d_name);
+        names[n++] = full;
+    }
+    closedir(dir);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (!rc)
+            rc = add_one(names[i], out);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+void cantor_cli_deltas_release(struct cantor_cli_deltas *ds)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        cantor_delta_free(ds->d[i]);
+        free(ds->name[i]);
+    }
+    free(ds->d);
+    free(ds->name);
+    memset(ds, 0, sizeof(*ds));
+}
+
+static int read_file(const char *path, struct cantor_buf *b)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t tmp[65536];
+    size_t r;
+
+    if (!f)
+        return -1;
+    while ((r = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        if (cantor_buf_append(b, tmp, r)) {
+            fclose(f);
+            return -1;
+        }
+    fclose(f);
+    return 0;
+}
+
+static int write_file(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    int ok;
+
+    if (!f)
+        return -1;
+    ok = fwrite(p, 1, n, f) == n;
+    ok &= fclose(f) == 0;
+    return ok ? 0 : -1;
+}
+
+/* Parse [--train PATH]... IN OUT; builds the model. */
+static int setup(int argc, char **argv, struct cantor_codec_model **ret_m, const char **in, const char **out)
+{
+    struct cantor_cli_deltas tr = {0};
+    int pos = 0;
+    enum cantor_err err;
+
+    *in = *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--train") == 0 && i + 1 < argc) {
+            if (cantor_cli_load_deltas(argv[++i], &tr)) {
+                cantor_cli_deltas_release(&tr);
+                return CANTOR_EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: cantor %s [--train PATH]... IN OUT\n", argv[0]);
+            cantor_cli_deltas_release(&tr);
+            return -1;
+        } else if (pos == 0) {
+            *in = argv[i];
+            pos++;
+        } else if (pos == 1) {
+            *out = argv[i];
+            pos++;
+        } else {
+            pos++;
+        }
+    }
+    if (pos != 2) {
+        fprintf(stderr, "usage: cantor %s [--train PATH]... IN OUT\n", argv[0]);
+        cantor_cli_deltas_release(&tr);
+        return CANTOR_EXIT_USAGE;
+    }
+    err = cantor_codec_model_new(ret_m);
+    if (!err && tr.n)
+        err = cantor_codec_model_train(*ret_m, (const struct cantor_delta *const *)tr.d, tr.n);
+    cantor_cli_deltas_release(&tr);
+    if (err) {
+        fprintf(stderr, "cantor %s: model: %s\n", argv[0], cantor_err_str(err));
+        return CANTOR_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cantor_cmd_compress(int argc, char **argv)
+{
+    struct cantor_codec_model *m = NULL;
+    struct cantor_buf in, raw, out;
+    struct cantor_delta *d = NULL;
+    const char *ip, *op;
+    uint8_t codec = 0;
+    int rc = setup(argc, argv, &m, &ip, &op);
+    enum cantor_err err;
+
+    if (rc)
+        return rc < 0 ? CANTOR_EXIT_OK : rc;
+    cantor_buf_init(&in, CANTOR_DELTA_MAX_RECORDED);
+    cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&out, CANTOR_CHUNK_MAX_LEN);
+    rc = CANTOR_EXIT_USAGE;
+    if (read_file(ip, &in)) {
+        fprintf(stderr, "cantor compress: cannot read %s\n", ip);
+        goto out;
+    }
+    if (in.len >= CANTOR_DELTA_MAGIC_LEN &&
+        memcmp(in.data, CANTOR_DELTA_MAGIC, CANTOR_DELTA_MAGIC_LEN) == 0) {
+        err = cantor_buf_append(&raw, in.data, in.len);
+    } else {
+        err = cantor_delta_load_recorded(ip, &d);
+        if (!err)
+            err = cantor_delta_encode(d, &raw);
+    }
+    if (!err)
+        err = cantor_codec_compress(m, NULL, NULL, raw.data, raw.len, &out, &codec);
+    if (err) {
+        fprintf(stderr, "cantor compress: %s: %s\n", ip, cantor_err_str(err));
+        rc = CANTOR_EXIT_FAIL;
+        goto out;
+    }
+    if (write_file(op, out.data, out.len)) {
+        fprintf(stderr, "cantor compress: cannot write %s\n", op);
+        goto out;
+    }
+    fprintf(stderr, "%s: %zu -> %zu bytes (%s)\n", ip, raw.len, out.len, cantor_codec_name(codec));
+    rc = CANTOR_EXIT_OK;
+out:
+    cantor_delta_free(d);
+    cantor_buf_release(&in);
+    cantor_buf_release(&raw);
+    cantor_buf_release(&out);
+    cantor_codec_model_free(m);
+    return rc;
+}
+
+int cantor_cmd_decompress(int argc, char **argv)
+{
+    struct cantor_codec_model *m = NULL;
+    struct cantor_buf in, out;
+    const char *ip, *op;
+    int rc = setup(argc, argv, &m, &ip, &op);
+    enum cantor_err err;
+
+    if (rc)
+        return rc < 0 ? CANTOR_EXIT_OK : rc;
+    cantor_buf_init(&in, CANTOR_CHUNK_MAX_LEN);
+    cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
+    rc = CANTOR_EXIT_USAGE;
+    if (read_file(ip, &in)) {
+        fprintf(stderr, "cantor decompress: cannot read %s\n", ip);
+        goto out;
+    }
+    err = cantor_codec_decompress(m, NULL, in.data, in.len, &out);
+    if (err) {
+        fprintf(stderr, "cantor decompress: %s: %s\n", ip, cantor_err_str(err));
+        rc = CANTOR_EXIT_FAIL;
+        goto out;
+    }
+    if (write_file(op, out.data, out.len)) {
+        fprintf(stderr, "cantor decompress: cannot write %s\n", op);
+        goto out;
+    }
+    rc = CANTOR_EXIT_OK;
+out:
+    cantor_buf_release(&in);
+    cantor_buf_release(&out);
+    cantor_codec_model_free(m);
+    return rc;
+}

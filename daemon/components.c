@@ -1,0 +1,197 @@
+/*
+ * components.c - see components.h. Each start hook turns the configuration into the component's
+ * options; each free hook must accept a component that never started.
+ */
+#include "components.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "daemon/config.h"
+#include "daemon/devchain.h"
+#include "daemon/follower.h"
+#include "rpc/ethrpc.h"
+#include "storage/store.h"
+
+#define DEVCHAIN_READY_TIMEOUT_MS 120000
+
+static const char *const compression_names[] = {"none", "lz4", "zstd", "snappy"};
+
+static enum cantor_err mkdir_private(const char *path)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return CANTOR_OK;
+    log_error("store", "cannot create %s: %s", path, strerror(errno));
+    return CANTOR_ERR_IO;
+}
+
+static bool dev_mode(const struct cantor_config *cfg)
+{
+    return cfg->dev || !cfg->eth_rpc[0];
+}
+
+/* ---- store ---- */
+
+static enum cantor_err store_start(struct cantor_app *app)
+{
+    const struct cantor_config *cfg = app->cfg;
+    struct cantor_store_opts o = {0};
+    char path[4096];
+    enum cantor_err err;
+
+    err = mkdir_private(cfg->data_dir);
+    if (err)
+        return err;
+    if (snprintf(path, sizeof(path), "%s/db", cfg->data_dir) >= (int)sizeof(path))
+        return CANTOR_ERR_CONFIG;
+    o.path = path;
+    o.cache_mb = (size_t)(cfg->store_cache_size >> 20);
+    o.compression = compression_names[cfg->store_compression];
+    o.retention = (uint64_t)cfg->store_retention;
+    o.sync = cfg->store_sync;
+    err = cantor_store_open(&o, &app->store);
+    if (err)
+        log_error("store", "cannot open the store at %s: %s", path, cantor_err_str(err));
+    else
+        log_info("store", "store open at %s", path);
+    return err;
+}
+
+static void store_free(struct cantor_app *app)
+{
+    cantor_store_close(app->store);
+    app->store = NULL;
+}
+
+const struct cantor_app_hooks cantor_store_hooks = {"store", store_start, NULL, NULL, store_free};
+
+/* ---- upstream node ---- */
+
+static char *read_secret_line(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    char *out = NULL;
+
+    if (!f) {
+        log_error("node", "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        out = strdup(line);
+    }
+    fclose(f);
+    return out;
+}
+
+static enum cantor_err node_start(struct cantor_app *app)
+{
+    const struct cantor_config *cfg = app->cfg;
+    struct cantor_ethrpc_opts o = {0};
+    char *auth = NULL;
+    enum cantor_err err;
+
+    if (dev_mode(cfg)) {
+        err = cantor_devchain_start(cantor_devchain_default_dir(), 0, DEVCHAIN_READY_TIMEOUT_MS, &app->devchain);
+        if (err)
+            return err;
+        o.url = cantor_devchain_url(app->devchain);
+    } else {
+        o.url = cfg->eth_rpc;
+    }
+    o.timeout_ms = (long)cfg->rpc_timeout;
+    o.max_retries = (unsigned)cfg->rpc_max_retries;
+    o.backoff_initial_ms = (long)cfg->rpc_backoff_initial;
+    o.backoff_max_ms = (long)cfg->rpc_backoff_max;
+    o.max_response_bytes = (size_t)cfg->rpc_max_response_size;
+    if (cfg->rpc_auth_header_file[0]) {
+        auth = read_secret_line(cfg->rpc_auth_header_file);
+        if (!auth)
+            return CANTOR_ERR_CONFIG;
+        o.auth_header = auth;
+    }
+    if (cfg->rpc_jwt_secret_file[0])
+        o.jwt_secret_file = cfg->rpc_jwt_secret_file;
+    err = cantor_ethrpc_new(&o, &app->node);
+    free(auth);
+    if (err)
+        log_error("node", "cannot create the JSON-RPC client for %s: %s", o.url, cantor_err_str(err));
+    else
+        log_info("node", "upstream node %s", o.url);
+    return err;
+}
+
+static void node_free(struct cantor_app *app)
+{
+    cantor_ethrpc_free(app->node);
+    app->node = NULL;
+    cantor_devchain_free(app->devchain);
+    app->devchain = NULL;
+}
+
+const struct cantor_app_hooks cantor_node_hooks = {"node", node_start, NULL, NULL, node_free};
+
+/* ---- follower ---- */
+
+static void follower_opts(const struct cantor_config *cfg, struct cantor_follower_opts *o)
+{
+    enum cantor_start_block_kind kind = CANTOR_START_HEAD;
+    uint64_t number = 0;
+
+    memset(o, 0, sizeof(*o));
+    (void)cantor_config_start_block(cfg, &kind, &number);
+    o->start = kind == CANTOR_START_GENESIS ? CANTOR_FOLLOW_FROM_GENESIS
+               : kind == CANTOR_START_NUMBER ? CANTOR_FOLLOW_FROM_NUMBER
+                                             : CANTOR_FOLLOW_FROM_HEAD;
+    /* The dev chain is young and short: follow all of it. */
+    if (dev_mode(cfg) && kind == CANTOR_START_HEAD)
+        o->start = CANTOR_FOLLOW_FROM_GENESIS;
+    o->start_number = number;
+    o->confirmations = (uint64_t)cfg->confirmations;
+    o->poll_interval_ms = cfg->poll_interval;
+    o->batch_size = (uint64_t)cfg->batch_size;
+}
+
+static enum cantor_err follower_start(struct cantor_app *app)
+{
+    struct cantor_follower_opts o;
+    enum cantor_err err;
+
+    follower_opts(app->cfg, &o);
+    err = cantor_follower_new(&o, app->store, app->node, &app->follower);
+    if (!err)
+        err = cantor_follower_start(app->follower);
+    return err;
+}
+
+static void follower_reload(struct cantor_app *app)
+{
+    struct cantor_follower_opts o;
+
+    follower_opts(app->cfg, &o);
+    cantor_follower_reconfigure(app->follower, &o);
+}
+
+static void follower_stop(struct cantor_app *app)
+{
+    cantor_follower_stop(app->follower);
+}
+
+static void follower_free(struct cantor_app *app)
+{
+    cantor_follower_free(app->follower);
+    app->follower = NULL;
+}
+
+const struct cantor_app_hooks cantor_follower_hooks = {"follower", follower_start, follower_reload, follower_stop,
+                                                       follower_free};
+
+void cantor_components_install(struct cantor_app *app)
+{
+    cantor_app_set_hooks(app, CANTOR_APP_SLOT_STORE, &cantor_store_hooks);
+    cantor_app_set_hooks(app, CANTOR_APP_SLOT_NODE, &cantor_node_hooks);
+    cantor_app_set_hooks(app, CANTOR_APP_SLOT_FOLLOWER, &cantor_follower_hooks);
+}
