@@ -24,6 +24,7 @@ struct cantor_store;
 struct cantor_ethrpc;
 struct cantor_follower;
 struct cantor_devchain;
+struct cantor_api_ctx;
 struct cantor_http_server;
 
 enum cantor_app_slot {
@@ -59,6 +60,7 @@ struct cantor_app {
     struct cantor_ethrpc *node; /* the JSON-RPC client of the upstream node (rpc/ethrpc.h) */
     struct cantor_follower *follower;
     struct cantor_http_server *http;
+    struct cantor_api_ctx *api;       /* what the HTTP handlers read (rpc/api.h), owned by the HTTP slot */
     struct cantor_devchain *devchain; /* --dev: the anvil child the NODE slot started, else NULL */
 
     const struct cantor_app_hooks *hooks[CANTOR_APP_SLOT__COUNT];

@@ -7,12 +7,17 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include "cantor_config.h"
 
 #include "core/log.h"
 #include "daemon/config.h"
 #include "daemon/devchain.h"
 #include "daemon/follower.h"
+#include "rpc/api.h"
 #include "rpc/ethrpc.h"
+#include "rpc/http.h"
 #include "storage/store.h"
 
 #define DEVCHAIN_READY_TIMEOUT_MS 120000
@@ -189,9 +194,168 @@ static void follower_free(struct cantor_app *app)
 const struct cantor_app_hooks cantor_follower_hooks = {"follower", follower_start, follower_reload, follower_stop,
                                                        follower_free};
 
+/* ---- HTTP server ---- */
+
+/* Read a secret from a file that only its owner can read (like ssh does for keys). */
+static enum cantor_err read_token_file(const char *path, char **ret_token)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        log_error("http", "admin_token_file %s: %s", path, strerror(errno));
+        return CANTOR_ERR_CONFIG;
+    }
+    if (st.st_mode & 077) {
+        log_error("http", "admin_token_file %s is readable by others (mode %03o): chmod 600 it", path,
+                  (unsigned)(st.st_mode & 0777));
+        return CANTOR_ERR_CONFIG;
+    }
+    *ret_token = read_secret_line(path);
+    if (!*ret_token || !**ret_token) {
+        free(*ret_token);
+        *ret_token = NULL;
+        log_error("http", "admin_token_file %s is empty", path);
+        return CANTOR_ERR_CONFIG;
+    }
+    return CANTOR_OK;
+}
+
+/* "127.0.0.1:7545" or "[::1]:7545" into an address and a port. */
+static enum cantor_err parse_listen(const char *listen, char *addr, size_t addr_len, uint16_t *ret_port)
+{
+    const char *colon = strrchr(listen, ':');
+    const char *host = listen;
+    size_t hl;
+    char *end;
+    unsigned long port;
+
+    if (!colon)
+        return CANTOR_ERR_CONFIG;
+    hl = (size_t)(colon - listen);
+    if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+        host++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= addr_len)
+        return CANTOR_ERR_CONFIG;
+    memcpy(addr, host, hl);
+    addr[hl] = 0;
+    errno = 0;
+    port = strtoul(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port > 65535)
+        return CANTOR_ERR_CONFIG;
+    *ret_port = (uint16_t)port;
+    return CANTOR_OK;
+}
+
+static void api_status(void *arg, struct cantor_api_status *ret)
+{
+    struct cantor_app *app = arg;
+    struct cantor_follower_status st;
+
+    if (!app->follower)
+        return;
+    cantor_follower_get_status(app->follower, &st);
+    ret->follower_running = st.running;
+    ret->node_reachable = st.caps_known && st.last_error[0] == 0;
+    ret->synced = st.synced;
+    ret->node_head = st.node_head;
+    ret->blocks_applied = st.blocks_applied;
+    ret->reorgs = st.reorgs;
+    ret->rpc_errors = st.rpc_errors;
+    ret->blocks_per_s = st.blocks_per_s;
+    memcpy(ret->last_error, st.last_error, sizeof(ret->last_error));
+    snprintf(ret->diff_format, sizeof(ret->diff_format), "%s",
+             st.caps_known ? cantor_diff_format_name(st.caps.diff_format) : "none");
+    snprintf(ret->model_version, sizeof(ret->model_version), "none");
+}
+
+static enum cantor_err http_start(struct cantor_app *app)
+{
+    const struct cantor_config *cfg = app->cfg;
+    struct cantor_http_opts o = {0};
+    struct cantor_api_ctx *ctx;
+    const struct cantor_http_route *routes;
+    char addr[128], *token = NULL;
+    size_t n;
+    enum cantor_err err;
+
+    err = parse_listen(cfg->listen, addr, sizeof(addr), &o.port);
+    if (err) {
+        log_error("http", "listen '%s' is not ADDR:PORT", cfg->listen);
+        return err;
+    }
+    if (cfg->admin_token_file[0] && (err = read_token_file(cfg->admin_token_file, &token)))
+        return err;
+    ctx = calloc(1, sizeof(*ctx));
+    if (!ctx) {
+        free(token);
+        return CANTOR_ERR_NOMEM;
+    }
+    ctx->store = app->store;
+    ctx->get_status = api_status;
+    ctx->status_arg = app;
+    ctx->readyz_max_lag = (uint64_t)cfg->readyz_max_lag;
+    ctx->data_dir = cfg->data_dir;
+    ctx->start_time = time(NULL);
+    ctx->version = CANTOR_VERSION;
+    if (app->follower) {
+        struct cantor_follower_status st;
+
+        cantor_follower_get_status(app->follower, &st);
+        ctx->chain_id = st.caps.chain_id;
+    }
+    app->api = ctx;
+    o.listen_addr = addr;
+    o.max_body = (size_t)cfg->http_max_body;
+    o.max_connections = (unsigned)cfg->http_max_connections;
+    o.timeout_s = (unsigned)((cfg->http_timeout + 999) / 1000);
+    o.threads = (unsigned)cfg->http_threads;
+    o.admin_token = token;
+    o.public_reads = cfg->public_reads;
+    routes = cantor_api_routes(&n);
+    err = cantor_http_start(&o, routes, n, ctx, &app->http);
+    if (token) {
+        memset(token, 0, strlen(token));
+        free(token);
+    }
+    if (!err)
+        cantor_api_set_server(ctx, app->http);
+    return err;
+}
+
+static void http_reload(struct cantor_app *app)
+{
+    char *token = NULL;
+
+    if (!app->http)
+        return;
+    if (app->cfg->admin_token_file[0] && read_token_file(app->cfg->admin_token_file, &token))
+        log_warn("http", "keeping the previous admin token");
+    else if (cantor_http_set_auth(app->http, token, app->cfg->public_reads) == CANTOR_OK)
+        log_info("http", "auth reloaded (admin token %s, public reads %s)", token ? "set" : "unset",
+                 app->cfg->public_reads ? "on" : "off");
+    if (token) {
+        memset(token, 0, strlen(token));
+        free(token);
+    }
+    app->api->readyz_max_lag = (uint64_t)app->cfg->readyz_max_lag;
+}
+
+static void http_free(struct cantor_app *app)
+{
+    cantor_http_stop(app->http);
+    app->http = NULL;
+    free(app->api);
+    app->api = NULL;
+}
+
+const struct cantor_app_hooks cantor_http_hooks = {"http", http_start, http_reload, NULL, http_free};
+
 void cantor_components_install(struct cantor_app *app)
 {
     cantor_app_set_hooks(app, CANTOR_APP_SLOT_STORE, &cantor_store_hooks);
     cantor_app_set_hooks(app, CANTOR_APP_SLOT_NODE, &cantor_node_hooks);
     cantor_app_set_hooks(app, CANTOR_APP_SLOT_FOLLOWER, &cantor_follower_hooks);
+    cantor_app_set_hooks(app, CANTOR_APP_SLOT_HTTP, &cantor_http_hooks);
 }

@@ -11,6 +11,7 @@
 extern const struct cantor_app_hooks cantor_store_hooks;
 extern const struct cantor_app_hooks cantor_node_hooks;
 extern const struct cantor_app_hooks cantor_follower_hooks;
+extern const struct cantor_app_hooks cantor_http_hooks;
 
 /* Plug every component into the app. */
 void cantor_components_install(struct cantor_app *app);

@@ -848,8 +848,8 @@ START_TEST(test_crash)
     snprintf(dir, sizeof(dir), "/tmp/cantor-crash-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     o.path = dir;
-    chain_build(&c, FIRST_BLOCK, 3000, 9, 9, 3000);
-    for (int r = 0; r < 8; r++) {
+    chain_build(&c, FIRST_BLOCK, 4000, 9, 9, 4000);
+    for (int r = 0; r < 16 && rounds < 6 && prev_head + 1 < c.first + c.n; r++) {
         struct pollfd pfd;
         int fds[2];
         pid_t pid;
@@ -867,7 +867,7 @@ START_TEST(test_crash)
         pfd.fd = fds[0];
         pfd.events = POLLIN;
         if (poll(&pfd, 1, 60000) == 1 && read(fds[0], &byte, 1) == 1)
-            usleep((useconds_t)(splitmix(&seed) % 100000));
+            usleep((useconds_t)(splitmix(&seed) % 30000));
         kill(pid, SIGKILL);
         close(fds[0]);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -894,6 +894,40 @@ START_TEST(test_crash)
 }
 END_TEST
 
+START_TEST(test_open_opts)
+{
+    static const char *const ok[] = {"none", "lz4", "zstd", "snappy"};
+    struct cantor_store_opts o = {.chain_id = 1};
+    struct cantor_store *s = NULL;
+    struct chain c;
+    char dir[64];
+
+    chain_build(&c, FIRST_BLOCK, 20, 10, 10, 20);
+    ck_assert_int_eq(cantor_store_open(&o, &s), CANTOR_OK); /* path NULL: in-memory */
+    ck_assert_int_eq(apply(s, &c, 0), CANTOR_OK);
+    cantor_store_close(s);
+    cantor_store_close(NULL);
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(dir, sizeof(dir), "/tmp/cantor-opts-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        o.path = dir;
+        o.compression = ok[i];
+        o.cache_mb = 8;
+        o.sync = i % 2;
+        ck_assert_int_eq(cantor_store_open(&o, &s), CANTOR_OK);
+        for (size_t j = 0; j < c.n; j++)
+            ck_assert_int_eq(apply(s, &c, j), CANTOR_OK);
+        ck_assert_int_eq(cantor_store_flush(s), CANTOR_OK);
+        verify(s, &c, c.n, 0);
+        cantor_store_close(s);
+        rm_rf(dir);
+    }
+    o.compression = "brotli";
+    ck_assert_int_eq(cantor_store_open(&o, &s), CANTOR_ERR_CONFIG);
+    chain_free(&c);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -911,6 +945,7 @@ static Suite *store_suite(void)
     tcase_add_loop_test(tc, test_meta_chunks_hooks, 0, 2);
     tcase_add_loop_test(tc, test_checkpoint, 0, 2);
     tcase_add_loop_test(tc, test_mainnet_pair, 0, 2);
+    tcase_add_test(tc, test_open_opts);
     tcase_add_test(tc, test_crash);
     suite_add_tcase(s, tc);
     return s;
