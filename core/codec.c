@@ -14,7 +14,6 @@
 #include "keccak.h"
 
 #define CM_MAIN_BITS 20
-#define CM_FAST_BITS 18
 #define DICT_CAP     (112u * 1024)
 #define DICT_KEYS    4096
 #define HDR_FIXED    (CANTOR_CHUNK_MAGIC_LEN + 3 + 32)
@@ -42,7 +41,8 @@ static void model_rehash(struct cantor_codec_model *m)
     uint8_t h[32];
 
     cantor_keccak256_init(&k);
-    cantor_keccak_update(&k, "cantor-codec-model/1", 20);
+    /* /2: the structural coder of codec2 (tiered mapping search, flat literals, code runs) */
+    cantor_keccak_update(&k, "cantor-codec-model/2", 20);
     cantor_cm_version_hash(m->cm, h);
     cantor_keccak_update(&k, h, 32);
     if (m->zd) {
@@ -65,30 +65,44 @@ void cantor_codec_model_free(struct cantor_codec_model *m)
     cantor_zdict_free(m->zd);
     cantor_kmap_release(&m->dict_addr);
     cantor_kmap_release(&m->dict_slot);
+    cantor_kmap_release(&m->kmemo);
+    cantor_kmap_release(&m->deep);
+    free(m->kmemo_val);
     free(m);
 }
 
 enum cantor_err cantor_codec_model_new(struct cantor_codec_model **ret_model)
 {
     struct cantor_codec_model *m = calloc(1, sizeof(*m));
-    struct cantor_predictor *p[3] = {NULL, NULL, NULL};
+    struct cantor_predictor *p[3] = {NULL, NULL, NULL}; /* main contexts, order 0 */
     enum cantor_err err;
 
     if (!m)
         return CANTOR_ERR_NOMEM;
+    for (unsigned i = 0; i < CANTOR_ARR_BASES; i++) {
+        uint8_t w[32] = {0};
+        w[31] = (uint8_t)i;
+        cantor_keccak256(w, 32, m->arr_base[i]);
+    }
+    cantor_kmap_init(&m->kmemo, CANTOR_KMEMO_KEY, CANTOR_KMEMO_MAX);
+    m->kmemo_val = malloc((size_t)CANTOR_KMEMO_MAX * 32);
+    if (!m->kmemo_val) {
+        free(m);
+        return CANTOR_ERR_NOMEM;
+    }
+    cantor_kmap_init(&m->deep, 21, DICT_KEYS);
     cantor_kmap_init(&m->dict_addr, 20, DICT_KEYS);
     cantor_kmap_init(&m->dict_slot, 32, DICT_KEYS);
     err = cantor_predictor_ctxmodel_new(CM_MAIN_BITS, 1023, 0, &p[0]);
     if (!err)
-        err = cantor_predictor_ctxmodel_new(CM_FAST_BITS, 20, 3, &p[1]);
-    if (!err)
-        err = cantor_predictor_order0_new(&p[2]);
+        err = cantor_predictor_order0_new(&p[1]);
+
     if (err) {
         for (int i = 0; i < 3; i++)
             cantor_predictor_free(p[i]);
         goto out;
     }
-    err = cantor_cm_new(p, 3, &m->cm);
+    err = cantor_cm_new(p, 2, &m->cm);
     if (err)
         goto out;
     model_rehash(m);
@@ -102,6 +116,19 @@ out:
 void cantor_codec_model_hash(const struct cantor_codec_model *m, uint8_t out[32])
 {
     memcpy(out, m->hash, 32);
+}
+
+const char *cantor_codec_part_name(int part)
+{
+    static const char *const names[CANTOR_PART__COUNT] = {"addresses",  "slots", "old_values",
+                                                          "new_values", "code",  "overhead"};
+
+    return part >= 0 && part < CANTOR_PART__COUNT ? names[part] : NULL;
+}
+
+void cantor_codec_model_set_breakdown(struct cantor_codec_model *m, struct cantor_codec_breakdown *bd)
+{
+    m->bd = bd;
 }
 
 struct keycount {
@@ -227,6 +254,8 @@ void cantor_codec_ctx_free(struct cantor_codec_ctx *ctx)
         free(ctx->ainfo[i].slots);
     free(ctx->ainfo);
     free(ctx->words);
+    free(ctx->slotpos);
+    cantor_codehist_release(&ctx->code);
     cantor_kmap_release(&ctx->addrs);
     cantor_kmap_release(&ctx->vals);
     free(ctx);
@@ -242,6 +271,14 @@ enum cantor_err cantor_codec_ctx_new(struct cantor_codec_ctx **ret_ctx)
     cantor_kmap_init(&ctx->vals, CANTOR_WARM_KEY_LEN, CANTOR_WARM_MAX_KEYS);
     *ret_ctx = ctx;
     return CANTOR_OK;
+}
+
+void cantor_codec_ctx_set_state(struct cantor_codec_ctx *ctx, const struct cantor_codec_state *st)
+{
+    if (st)
+        ctx->state = *st;
+    else
+        memset(&ctx->state, 0, sizeof(ctx->state));
 }
 
 enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struct cantor_delta *d)
@@ -275,9 +312,14 @@ enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struc
         if (vi >= ctx->words_cap) {
             size_t nc = ctx->words_cap ? ctx->words_cap * 2 : 1024;
             uint8_t(*p)[32] = realloc(ctx->words, nc * 32);
+            uint32_t *sp;
             if (!p)
                 return CANTOR_ERR_NOMEM;
             ctx->words = p;
+            sp = realloc(ctx->slotpos, nc * sizeof(*sp));
+            if (!sp)
+                return CANTOR_ERR_NOMEM;
+            ctx->slotpos = sp;
             ctx->words_cap = nc;
         }
         memcpy(ctx->words[vi], e->new_val, 32);
@@ -291,8 +333,14 @@ enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struc
                 wa->slots = p;
                 wa->cap = nc;
             }
+            ctx->slotpos[vi] = wa->n;
             wa->slots[wa->n++] = (uint32_t)vi;
         }
+    }
+    for (size_t i = 0; i < d->n_codes && (!err || err == CANTOR_ERR_TOO_LARGE); i++) {
+        enum cantor_err e2 = cantor_codehist_add(&ctx->code, d->codes[i].code, d->codes[i].len);
+        if (e2)
+            return e2;
     }
     /* A full context stops learning (both sides identically); it never fails the chunk. */
     return err == CANTOR_ERR_TOO_LARGE ? CANTOR_OK : err;

@@ -71,11 +71,42 @@ enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
                                          const struct cantor_delta *const *deltas, size_t n);
 void cantor_codec_model_hash(const struct cantor_codec_model *m, uint8_t out[32]);
 
+/* Where the bytes of the CM path go: estimated from the coded probabilities (-log2 p per decision). */
+enum cantor_codec_part {
+    CANTOR_PART_ADDR,     /* the address list */
+    CANTOR_PART_SLOT,     /* storage slot keys */
+    CANTOR_PART_OLD,      /* old values (free in warm mode when the state before the block has them) */
+    CANTOR_PART_NEW,      /* new values */
+    CANTOR_PART_CODE,     /* code blobs */
+    CANTOR_PART_OVERHEAD, /* counts, kind flags, entry framing */
+    CANTOR_PART__COUNT
+};
+struct cantor_codec_breakdown {
+    double bits[CANTOR_PART__COUNT];
+    uint64_t decisions[CANTOR_PART__COUNT]; /* binary decisions coded through the mixer */
+};
+const char *cantor_codec_part_name(int part); /* "addresses", "slots", ... or NULL */
+/* While bd is set, every CM encode (not training, not decoding) adds its cost to *bd. NULL: off. */
+void cantor_codec_model_set_breakdown(struct cantor_codec_model *m, struct cantor_codec_breakdown *bd);
+
 /* ---- warm context: the state before the block, as far as the stream has shown it ---- */
 struct cantor_codec_ctx;
 
 enum cantor_err cantor_codec_ctx_new(struct cantor_codec_ctx **ret_ctx);
 void cantor_codec_ctx_free(struct cantor_codec_ctx *ctx);
+/*
+ * The state before the block, as the daemon's store knows it. The warm coder asks it for the old value
+ * of a key only after that key has been coded (the decoder has decoded it), never to enumerate keys.
+ * lookup returns true and fills ret_val when the value is known. Keys the stream itself has shown are
+ * answered from the context first. Encoder and decoder must be given the same state.
+ */
+struct cantor_codec_state {
+    bool (*lookup)(void *arg, const uint8_t addr[20], uint8_t kind, const uint8_t slot[32],
+                   uint8_t ret_val[32]);
+    void *arg;
+};
+/* st == NULL: only what the stream has shown (the default). The struct is copied. */
+void cantor_codec_ctx_set_state(struct cantor_codec_ctx *ctx, const struct cantor_codec_state *st);
 /* Record d's keys and new values (done by compress/decompress; exposed for snapshot loading). */
 enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struct cantor_delta *d);
 

@@ -138,7 +138,7 @@ int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c)
         dot = 2047;
     if (dot < -2047)
         dot = -2047;
-    cm->p_mix = cantor_squash((int)dot);
+    cm->p_mix = cantor_squash_fast((int)dot);
     /* APM: interpolate between the two buckets around stretch(p_mix), context = field/node. */
     st = (int)dot + 2048;
     lo = st >> 7;

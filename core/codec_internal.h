@@ -110,12 +110,24 @@ static inline const uint8_t *cantor_kmap_key(const struct cantor_kmap *km, size_
 }
 
 /* ---- the model snapshot and the warm context ---- */
+#define CANTOR_ARR_BASES 64 /* array slots keccak(p) + off for p < CANTOR_ARR_BASES */
+#define CANTOR_KMEMO_KEY 22 /* address 20 | order | index */
+#define CANTOR_KMEMO_MAX (1u << 19)
+
 struct cantor_codec_model {
+    uint8_t arr_base[CANTOR_ARR_BASES][32]; /* keccak(p), computed once */
     struct cantor_cm *cm;
     struct cantor_zdict *zd;      /* NULL until trained */
     struct cantor_kmap dict_addr; /* popular addresses (20 bytes), most popular first */
     struct cantor_kmap dict_slot; /* popular storage slots (32 bytes) */
+    /* contract | deep mapping index (| 0x80: Vyper order) seen in training: where the encoder
+     * searches indexes >= 10; encoder-only (the decoder reads (key, index) from the stream) */
+    struct cantor_kmap deep;
     uint8_t hash[32];
+    struct cantor_codec_breakdown *bd; /* not owned; NULL: no accounting */
+    /* encoder-only memo of mapping-slot keccaks (not part of the snapshot or its hash) */
+    struct cantor_kmap kmemo;
+    uint8_t (*kmemo_val)[32]; /* CANTOR_KMEMO_MAX entries, parallel to kmemo */
 };
 
 #define CANTOR_WARM_KEY_LEN  (CANTOR_ADDR_LEN + 1 + CANTOR_WORD_LEN)
@@ -126,11 +138,33 @@ struct cantor_warm_addr {
     uint32_t n, cap;
 };
 
+/*
+ * Code history for the match model: bytes of code blobs in order, and a table from the hash of the
+ * last CANTOR_MATCH_MIN bytes to the position after them. Capped: when full it stops growing.
+ */
+#define CANTOR_MATCH_MIN      6
+#define CANTOR_MATCH_TAB_BITS 18
+#define CANTOR_CODEHIST_MAX   (32u * 1024 * 1024)
+
+struct cantor_codehist {
+    uint8_t *buf;
+    size_t len, cap;
+    uint32_t *tab; /* 1 << bits entries, position + 1, 0 = none */
+    unsigned bits; /* 0: CANTOR_MATCH_TAB_BITS */
+};
+
+void cantor_codehist_release(struct cantor_codehist *h);
+/* Append code (and index it); silently stops at CANTOR_CODEHIST_MAX. */
+enum cantor_err cantor_codehist_add(struct cantor_codehist *h, const uint8_t *code, size_t len);
+
 struct cantor_codec_ctx {
+    struct cantor_codehist code;    /* code seen by the stream, for the match model */
     struct cantor_kmap addrs;       /* every address seen, first-seen order */
     struct cantor_warm_addr *ainfo; /* parallel to addrs */
     size_t ainfo_cap;
     struct cantor_kmap vals; /* addr | kind | slot -> index into words */
     uint8_t (*words)[CANTOR_WORD_LEN];
+    uint32_t *slotpos; /* parallel to words: a storage key's position in its address's slots */
     size_t words_cap;
+    struct cantor_codec_state state; /* lookup == NULL: none */
 };

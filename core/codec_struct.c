@@ -12,13 +12,20 @@
  *   in earlier blocks), or literals. Values are zero, small, a copy of a recent value, an address
  *   of the block, old +/- delta, a known word (empty code hash, code of this delta) or a literal
  *   coded byte by byte with the old value's byte as context.
+ * Hashed slots and the tail of literal addresses are coded flat (8 bits a byte, no model): nothing
+ * predicts them and the models cost time. Code bytes get order-1..3 contexts plus a match model over
+ * earlier code (the warm stream's, or this chunk's) that codes repeated bytes as runs.
+ * In warm mode the old value of a key comes from the context or the caller's state lookup (asked
+ * only after the key is coded), so it costs one "matches" bit.
  * Encoder and decoder run the same functions (mode flag), so they cannot drift apart.
- * The encoder's search for mapping slots is bounded: MAP_IDX indexes per candidate key, at most
- * MAX_CANDS candidate keys per chunk.
+ * The encoder's search for mapping slots is bounded and tiered: indexes 0..3 of every candidate key
+ * first, 4..9 when a slot is still unresolved, deep indexes only for contracts training saw use them
+ * (find_hit), at most MAX_CANDS candidate keys per chunk.
  *
  * Memory: all state lives in struct sc and is freed before returning; the decoder's sizes are
  * bounded by max_entries (derived from the container's raw length).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,13 +33,21 @@
 #include "keccak.h"
 
 /* ---------------- kmap ---------------- */
+/* Table placement only (find returns insertion indexes), so host byte order cannot change output. */
 static uint64_t key_hash(const uint8_t *k, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = 0xcbf29ce484222325ull ^ n;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++)
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, k + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
         h = (h ^ k[i]) * 0x100000001b3ull;
-    return h ^ (h >> 29);
+    return h ^ (h >> 32);
 }
 
 void cantor_kmap_init(struct cantor_kmap *km, size_t klen, size_t max)
@@ -136,16 +151,18 @@ enum cantor_err cantor_kmap_put(struct cantor_kmap *km, const uint8_t *key, size
 /* ---------------- structural coder ---------------- */
 #define MAP_IDX       32 /* keccak(key . idx), idx < MAP_IDX (Solidity order) */
 #define MAPV_IDX      8  /* keccak(idx . key) (Vyper order) */
-#define ARR_BASES     64 /* keccak(p) + off, p < ARR_BASES */
 #define ARR_OFF       (1u << 16)
 #define MAX_CANDS     4096
 #define MRU_N         16
 #define MAX_CODE_SYMS (1u << 20)
+#define LCODE_BITS    14 /* match table of the code within one chunk (the stream's is larger) */
+#define ADDR_MODELLED 4  /* leading bytes of a literal address that go through the models (vanity zeros) */
 
 enum field {
     F_NCODES = 1,
     F_CODELEN,
     F_CODEBYTE,
+    F_CODEBYTE_MISS, /* a literal right after a match run ends */
     F_NADDR,
     F_ATYPE,
     F_AREF,
@@ -159,6 +176,11 @@ enum field {
     F_SLIT,
     F_SREF,
     F_WOLD,
+    F_CODERUN,
+    F_ALIT2,       /* address bytes after the first */
+    F_AREF2,       /* learned-dictionary address refs */
+    F_SREF2,       /* warm slot refs */
+    F_SSMALL2,     /* array slot offsets */
     F_VTYPE = 32,  /* + kind * 2 + which */
     F_VSMALL = 48, /* + kind * 2 + which */
     F_VLIT = 64,
@@ -191,12 +213,19 @@ struct sc {
     struct cantor_kmap hits;  /* encoder: slot -> index into hit */
     struct slot_hit *hit;
     size_t hit_cap;
-    size_t cands_done; /* encoder: candidates already expanded into hits */
+    uint8_t exp[MAX_CANDS], exp_v[MAX_CANDS]; /* encoder: per candidate, expanded index limit / Vyper */
+    uint32_t tier_lim;                        /* encoder: current expansion limit for all candidates */
+    bool tier_v;
+    bool training;                               /* search every tier, learn model->deep */
+    uint32_t deep_n[MAP_IDX], deepv_n[MAPV_IDX]; /* encoder: candidates expanded per deep index */
     uint8_t mru[MRU_N][32];
     unsigned mru_n;
     uint8_t (*known)[32]; /* V_KNOWN words: empty code hash, then the delta's code hashes */
     size_t n_known;
     uint32_t prev_vtype[8], prev_stype;
+    struct cantor_codec_breakdown *bd; /* encoder accounting, or NULL */
+    struct cantor_codehist lcode;      /* code blobs of this chunk so far */
+    unsigned part;
 };
 
 static inline uint32_t mix32(uint32_t a, uint32_t b)
@@ -207,19 +236,29 @@ static inline uint32_t mix32(uint32_t a, uint32_t b)
     return h ^ (h >> 16);
 }
 
+/* Context hashes feed the models, so this one is byte-order independent (FNV-1a). */
 static uint32_t bytes_hash(const uint8_t *p, size_t n)
 {
-    return (uint32_t)key_hash(p, n);
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return (uint32_t)(h ^ (h >> 29));
 }
 
 static int cbit(struct sc *s, const struct cantor_pctx *c, int bit)
 {
     int p = cantor_cm_predict(s->cm, c);
 
-    if (s->mode == M_DEC)
+    if (s->mode == M_DEC) {
         bit = cantor_rc_dec_bit(&s->rd, p);
-    else
+    } else {
         cantor_rc_enc_bit(&s->re, p, bit);
+        if (s->bd) {
+            s->bd->bits[s->part] -= log2((bit ? p : 4096 - p) / 4096.0);
+            s->bd->decisions[s->part]++;
+        }
+    }
     cantor_cm_update(s->cm, c, bit);
     return bit;
 }
@@ -246,13 +285,16 @@ static uint32_t csym(struct sc *s, uint32_t field, unsigned nbits, uint32_t v, c
     return node - (1u << nbits);
 }
 
-/* An unsigned integer: bit length (0..64) as a symbol, then the bits below the leading one. */
+/*
+ * An unsigned integer: bit length (0..64) as a symbol, then the bits below the leading one in groups
+ * of up to 4 (each group a small tree whose context is the length and the group's position), so the
+ * top bits and the low bits (gas-price multiples end in zeros) both get their own statistics.
+ */
 static uint64_t cint(struct sc *s, uint32_t field, uint64_t v, const uint32_t *cx, unsigned n)
 {
-    struct cantor_pctx c;
-    unsigned nb = 0;
-    uint64_t r;
-    uint32_t top = 1;
+    unsigned nb = 0, left, gi = 0;
+    uint64_t r = 1;
+    uint32_t cm[2];
 
     if (s->mode == M_ENC)
         for (uint64_t t = v; t; t >>= 1)
@@ -264,15 +306,16 @@ static uint64_t cint(struct sc *s, uint32_t field, uint64_t v, const uint32_t *c
         s->err = CANTOR_ERR_CORRUPT;
         return 0;
     }
-    set_ctx(&c, F_INT_MANT + field, cx, n < 2 ? n : 2);
-    r = 1;
-    for (int b = (int)nb - 2; b >= 0; b--) {
-        int bit;
-        c.node = (nb << 12) | ((uint32_t)b << 5) | (top < 16 ? top : 0);
-        bit = cbit(s, &c, (int)((v >> b) & 1));
-        r = (r << 1) | (uint64_t)bit;
-        if (top < 16)
-            top = top * 2 + (uint32_t)bit;
+    n = n < 2 ? n : 2;
+    for (left = nb - 1; left > 0; gi++) {
+        unsigned g = left < 4 ? left : 4;
+        uint32_t gv;
+        left -= g;
+        cm[0] = (nb << 8) | gi;
+        for (unsigned i = 0; i < n; i++)
+            cm[i] = mix32(cx[i], (nb << 8) | gi);
+        gv = csym(s, F_INT_MANT + field, g, (uint32_t)(v >> left) & ((1u << g) - 1), cm, n ? n : 1);
+        r = (r << g) | gv;
     }
     return r;
 }
@@ -291,6 +334,29 @@ static void cbytes(struct sc *s, uint32_t field, uint8_t *w, size_t from, size_t
         cx[3] = mix32(cx0, (uint32_t)i);
         w[i] = (uint8_t)csym(s, field, 8, w[i], cx, n_ctx);
         prev = w[i];
+    }
+}
+
+/*
+ * Bytes that no context predicts (hashed slots, the tail of an address): coded at p = 1/2 without
+ * touching the models. Costs exactly 8 bits a byte, which is what the models learn for them anyway,
+ * at a fraction of the time.
+ */
+static void cflat(struct sc *s, uint8_t *w, size_t from, size_t len)
+{
+    for (size_t i = from; i < len; i++) {
+        unsigned v = 0;
+        for (int b = 7; b >= 0; b--) {
+            int bit = (w[i] >> b) & 1;
+            if (s->mode == M_DEC)
+                bit = cantor_rc_dec_bit(&s->rd, 2048);
+            else
+                cantor_rc_enc_bit(&s->re, 2048, bit);
+            v = (v << 1) | (unsigned)bit;
+        }
+        if (s->bd)
+            s->bd->bits[s->part] += 8;
+        w[i] = (uint8_t)v;
     }
 }
 
@@ -359,6 +425,15 @@ static bool word_add_u64(const uint8_t a[32], uint64_t v, int dir, uint8_t w[32]
     return carry == 0;
 }
 
+static unsigned bitlen64(uint64_t v)
+{
+    unsigned n = 0;
+
+    for (; v; v >>= 1)
+        n++;
+    return n;
+}
+
 static void mru_push(struct sc *s, const uint8_t w[32])
 {
     unsigned i;
@@ -374,46 +449,154 @@ static void mru_push(struct sc *s, const uint8_t w[32])
     memcpy(s->mru[0], w, 32);
 }
 
-/* Encoder: expand new candidate keys into the slot -> (key, idx) table. */
-static void expand_cands(struct sc *s)
+/*
+ * keccak of a mapping-slot preimage through the model's memo (address, order, index -> hash): the
+ * same contracts and holders recur block after block, and a keccak costs ~20x a table lookup.
+ * Encoder only; a full memo is emptied, which changes speed, never output.
+ */
+static void slot_keccak(struct sc *s, const uint8_t *buf, uint8_t type, uint32_t idx, uint8_t h[32])
 {
-    uint8_t buf[64], h[32];
+    struct cantor_codec_model *m = s->model;
+    uint8_t k[CANTOR_KMEMO_KEY];
+    size_t i;
+    long f;
+    bool fresh;
+
+    memcpy(k, type == S_MAP ? buf + 12 : buf + 44, 20);
+    k[20] = type;
+    k[21] = (uint8_t)idx;
+    f = cantor_kmap_find(&m->kmemo, k);
+    if (f >= 0) {
+        memcpy(h, m->kmemo_val[f], 32);
+        return;
+    }
+    cantor_keccak256(buf, 64, h);
+    if (m->kmemo.n >= m->kmemo.max)
+        cantor_kmap_clear(&m->kmemo);
+    if (cantor_kmap_put(&m->kmemo, k, &i, &fresh) == CANTOR_OK && fresh)
+        memcpy(m->kmemo_val[i], h, 32);
+}
+
+static void add_hit(struct sc *s, const uint8_t *buf, uint8_t type, uint32_t key, uint32_t idx)
+{
+    uint8_t h[32];
+    size_t hi;
+    bool fresh;
+
+    slot_keccak(s, buf, type, idx, h);
+    s->err = cantor_kmap_put(&s->hits, h, &hi, &fresh);
+    if (s->err || !fresh)
+        return;
+    if (hi >= s->hit_cap) {
+        size_t nc = s->hit_cap ? s->hit_cap * 2 : 1024;
+        struct slot_hit *p = realloc(s->hit, nc * sizeof(*p));
+        if (!p) {
+            s->err = CANTOR_ERR_NOMEM;
+            return;
+        }
+        s->hit = p;
+        s->hit_cap = nc;
+    }
+    s->hit[hi] = (struct slot_hit){type, key, idx};
+}
+
+/*
+ * Encoder: make sure every candidate key is expanded into the slot -> (key, idx) table for mapping
+ * indexes below lim (and the Vyper order when vyper). Expansion is lazy and tiered (indexes 0..3
+ * first, more only when a slot is not found) because each entry costs a keccak; the decoder never
+ * searches, so this is an encoder-only speed trade.
+ */
+static void expand_cands(struct sc *s, uint32_t lim, bool vyper)
+{
+    uint8_t buf[64];
 
     if (s->mode != M_ENC)
         return;
-    for (; s->cands_done < s->cands.n; s->cands_done++) {
-        const uint8_t *k = cantor_kmap_key(&s->cands, s->cands_done);
-        for (unsigned v = 0; v < 2; v++) {
-            unsigned lim = v ? MAPV_IDX : MAP_IDX;
-            for (uint32_t idx = 0; idx < lim && !s->err; idx++) {
-                size_t hi;
-                bool fresh;
-                memset(buf, 0, sizeof(buf));
-                if (!v) {
-                    memcpy(buf, k, 32);
-                    buf[63] = (uint8_t)idx;
-                } else {
-                    buf[31] = (uint8_t)idx;
-                    memcpy(buf + 32, k, 32);
-                }
-                cantor_keccak256(buf, 64, h);
-                s->err = cantor_kmap_put(&s->hits, h, &hi, &fresh);
-                if (s->err || !fresh)
-                    continue;
-                if (hi >= s->hit_cap) {
-                    size_t nc = s->hit_cap ? s->hit_cap * 2 : 1024;
-                    struct slot_hit *p = realloc(s->hit, nc * sizeof(*p));
-                    if (!p) {
-                        s->err = CANTOR_ERR_NOMEM;
-                        return;
-                    }
-                    s->hit = p;
-                    s->hit_cap = nc;
-                }
-                s->hit[hi] = (struct slot_hit){v ? S_MAPV : S_MAP, (uint32_t)s->cands_done, idx};
+    if (lim > s->tier_lim)
+        s->tier_lim = lim;
+    s->tier_v |= vyper;
+    for (size_t c = 0; c < s->cands.n && !s->err; c++) {
+        const uint8_t *k = cantor_kmap_key(&s->cands, c);
+        memset(buf, 0, sizeof(buf));
+        memcpy(buf, k, 32);
+        for (uint32_t idx = s->exp[c]; idx < s->tier_lim && !s->err; idx++) {
+            buf[63] = (uint8_t)idx;
+            add_hit(s, buf, S_MAP, (uint32_t)c, idx);
+        }
+        s->exp[c] = (uint8_t)s->tier_lim;
+        if (s->tier_v && !s->exp_v[c]) {
+            memset(buf, 0, sizeof(buf));
+            memcpy(buf + 32, k, 32);
+            for (uint32_t idx = 0; idx < MAPV_IDX && !s->err; idx++) {
+                buf[31] = (uint8_t)idx;
+                add_hit(s, buf, S_MAPV, (uint32_t)c, idx);
             }
+            s->exp_v[c] = 1;
         }
     }
+}
+
+/* Encoder: expand every candidate (not yet done) at one deep index, Solidity or Vyper order. */
+static void expand_deep(struct sc *s, uint32_t idx, bool vyper)
+{
+    uint32_t *done = vyper ? &s->deepv_n[idx] : &s->deep_n[idx];
+    uint8_t buf[64];
+
+    for (size_t c = *done; c < s->cands.n && !s->err; c++) {
+        memset(buf, 0, sizeof(buf));
+        if (!vyper) {
+            memcpy(buf, cantor_kmap_key(&s->cands, c), 32);
+            buf[63] = (uint8_t)idx;
+        } else {
+            buf[31] = (uint8_t)idx;
+            memcpy(buf + 32, cantor_kmap_key(&s->cands, c), 32);
+        }
+        add_hit(s, buf, vyper ? S_MAPV : S_MAP, (uint32_t)c, idx);
+    }
+    *done = (uint32_t)s->cands.n;
+}
+
+/*
+ * Encoder: the slot's (key, index) if it is a mapping slot of a candidate key. Indexes 0..9 are
+ * tried for every contract; the deep ones (10..31, and the Vyper order) only where training saw
+ * this contract use them (model->deep), because expanding them for every key of every block was
+ * most of the encoder's keccaks for ~0.2% of the bytes. Training itself searches everything.
+ */
+static long find_hit(struct sc *s, const uint8_t contract[20], const uint8_t slot[32])
+{
+    static const uint32_t tiers[] = {4, 10, MAP_IDX};
+    uint8_t dk[21];
+    long f;
+
+    expand_cands(s, tiers[0], false);
+    f = cantor_kmap_find(&s->hits, slot);
+    if (f < 0 && !s->err) {
+        expand_cands(s, tiers[1], false);
+        f = cantor_kmap_find(&s->hits, slot);
+    }
+    if (f < 0 && !s->err && s->training) {
+        expand_cands(s, tiers[2], true);
+        f = cantor_kmap_find(&s->hits, slot);
+        if (f >= 0 && (s->hit[f].idx >= tiers[1] || s->hit[f].type == S_MAPV)) {
+            memcpy(dk, contract, 20);
+            dk[20] = (uint8_t)(s->hit[f].idx | (s->hit[f].type == S_MAPV ? 0x80 : 0));
+            (void)cantor_kmap_put(&s->model->deep, dk, NULL, NULL); /* full: stop learning */
+        }
+        return f;
+    }
+    memcpy(dk, contract, 20);
+    for (uint32_t i = 0; i < MAP_IDX + MAPV_IDX && f < 0 && !s->err; i++) {
+        bool vy = i >= MAP_IDX;
+        uint32_t idx = vy ? i - MAP_IDX : i;
+        if (!vy && idx < tiers[1])
+            continue;
+        dk[20] = (uint8_t)(idx | (vy ? 0x80 : 0));
+        if (cantor_kmap_find(&s->model->deep, dk) < 0)
+            continue;
+        expand_deep(s, idx, vy);
+        f = cantor_kmap_find(&s->hits, slot);
+    }
+    return f;
 }
 
 static void add_cand_addr(struct sc *s, const uint8_t addr[20])
@@ -480,22 +663,22 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                 goto chosen;
             }
         }
-        if (nlz >= 30 && word_to_u64(w, &v)) {
-            t = V_SMALL;
-            goto chosen;
-        }
-        if (old && nlz_bytes(old) < 32) {
-            if (word_sub_u64(w, old, &v)) {
-                t = V_DELTA_UP;
-                goto chosen;
+        {
+            /* small value or delta vs the old value, whichever has fewer significant bits */
+            uint64_t sv = 0, dv = 0;
+            bool small = word_to_u64(w, &sv), up = false, down = false;
+            if (old && nlz_bytes(old) < 32) {
+                up = word_sub_u64(w, old, &dv);
+                down = !up && word_sub_u64(old, w, &dv);
             }
-            if (word_sub_u64(old, w, &v)) {
-                t = V_DELTA_DOWN;
-                goto chosen;
+            if ((up || down) && (!small || bitlen64(dv) + 2 < bitlen64(sv))) {
+                t = up ? V_DELTA_UP : V_DELTA_DOWN;
+                v = dv;
+            } else if (small) {
+                t = V_SMALL;
+                v = sv;
             }
         }
-        if (word_to_u64(w, &v))
-            t = V_SMALL;
     }
 chosen:
     cx[0] = 0;
@@ -567,8 +750,12 @@ chosen:
     return t;
 }
 
+static long warm_val(struct cantor_codec_ctx *w, const uint8_t addr[20], uint8_t kind,
+                     const uint8_t slot[32]);
+
 /* Storage slot of address a (index aid in warm addrs, or -1); prev_small tracks sorted small slots. */
-static uint32_t cslot(struct sc *s, uint32_t addr_h, long aid, uint8_t slot[32], uint64_t *prev_small)
+static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h, long aid, uint8_t slot[32],
+                      uint64_t *prev_small)
 {
     uint32_t t = S_LIT, cx[3];
     uint64_t v = 0, v2 = 0;
@@ -581,16 +768,15 @@ static uint32_t cslot(struct sc *s, uint32_t addr_h, long aid, uint8_t slot[32],
             goto chosen;
         }
         if (s->warm && aid >= 0) {
-            const struct cantor_warm_addr *wa = &s->warm->ainfo[aid];
-            for (uint32_t i = 0; i < wa->n; i++)
-                if (memcmp(cantor_kmap_key(&s->warm->vals, wa->slots[i]) + 21, slot, 32) == 0) {
-                    t = S_WARM;
-                    v = wa->n - 1 - i; /* recent first */
-                    goto chosen;
-                }
+            long wi =
+                warm_val(s->warm, cantor_kmap_key(&s->warm->addrs, (size_t)aid), CANTOR_KIND_STORAGE, slot);
+            if (wi >= 0) {
+                t = S_WARM;
+                v = s->warm->ainfo[aid].n - 1 - s->warm->slotpos[wi]; /* recent first */
+                goto chosen;
+            }
         }
-        expand_cands(s);
-        f = cantor_kmap_find(&s->hits, slot);
+        f = find_hit(s, contract, slot);
         if (f >= 0) {
             t = s->hit[f].type;
             v = s->hit[f].key;
@@ -604,12 +790,9 @@ static uint32_t cslot(struct sc *s, uint32_t addr_h, long aid, uint8_t slot[32],
             goto chosen;
         }
         /* keccak(p) + off: the base is the largest keccak(p) <= slot with a small offset. */
-        for (uint32_t p = 0; p < ARR_BASES; p++) {
-            uint8_t pw[32], base[32];
+        for (uint32_t p = 0; p < CANTOR_ARR_BASES; p++) {
             uint64_t off;
-            u64_to_word(p, pw);
-            cantor_keccak256(pw, 32, base);
-            if (word_sub_u64(slot, base, &off) && off < ARR_OFF) {
+            if (word_sub_u64(slot, s->model->arr_base[p], &off) && off < ARR_OFF) {
                 t = S_ARR;
                 v = p;
                 v2 = off;
@@ -655,16 +838,13 @@ chosen:
         break;
     }
     case S_ARR: {
-        uint8_t pw[32], base[32];
         v = cint(s, F_SIDX, v, cx, 3);
-        v2 = cint(s, F_SSMALL + 1, v2, cx, 3);
-        if (v >= ARR_BASES || v2 >= ARR_OFF) {
+        v2 = cint(s, F_SSMALL2, v2, cx, 3);
+        if (v >= CANTOR_ARR_BASES || v2 >= ARR_OFF) {
             s->err = CANTOR_ERR_CORRUPT;
             break;
         }
-        u64_to_word(v, pw);
-        cantor_keccak256(pw, 32, base);
-        if (!word_add_u64(base, v2, 1, slot))
+        if (!word_add_u64(s->model->arr_base[v], v2, 1, slot))
             s->err = CANTOR_ERR_CORRUPT;
         break;
     }
@@ -678,7 +858,7 @@ chosen:
         break;
     case S_WARM: {
         const struct cantor_warm_addr *wa;
-        v = cint(s, F_SREF + 1, v, cx, 3);
+        v = cint(s, F_SREF2, v, cx, 3);
         if (!s->warm || aid < 0 || v >= s->warm->ainfo[aid].n) {
             s->err = CANTOR_ERR_CORRUPT;
             break;
@@ -688,7 +868,7 @@ chosen:
         break;
     }
     case S_LIT:
-        cbytes(s, F_SLIT, slot, 0, 32, NULL, addr_h, 2);
+        cflat(s, slot, 0, 32);
         break;
     default:
         s->err = CANTOR_ERR_CORRUPT;
@@ -723,7 +903,7 @@ static void caddr(struct sc *s, uint8_t addr[20], const uint8_t *prev)
         memcpy(addr, cantor_kmap_key(&s->warm->addrs, s->warm->addrs.n - 1 - v), 20);
         break;
     case A_DICT:
-        v = cint(s, F_AREF + 1, v, cx, 1);
+        v = cint(s, F_AREF2, v, cx, 1);
         if (v >= s->model->dict_addr.n) {
             s->err = CANTOR_ERR_CORRUPT;
             return;
@@ -735,7 +915,8 @@ static void caddr(struct sc *s, uint8_t addr[20], const uint8_t *prev)
         uint8_t prevb = prev ? prev[0] : 0;
         uint32_t c1[2] = {0, prevb};
         addr[0] = (uint8_t)csym(s, F_ALIT, 8, addr[0], c1, 2);
-        cbytes(s, F_ALIT + 1, addr, 1, 20, NULL, 0, 1);
+        cbytes(s, F_ALIT2, addr, 1, ADDR_MODELLED, NULL, 0, 1);
+        cflat(s, addr, ADDR_MODELLED, 20);
         break;
     }
     default:
@@ -743,18 +924,119 @@ static void caddr(struct sc *s, uint8_t addr[20], const uint8_t *prev)
     }
 }
 
-static void code_blob(struct sc *s, uint8_t *code, size_t len)
+/* ---------------- code: order-1..3 contexts plus a match model ---------------- */
+static inline uint32_t match_hash(const uint8_t *p, unsigned bits)
 {
-    uint32_t cx[3];
     uint32_t h = 0;
 
-    for (size_t i = 0; i < len; i++) {
+    for (int i = 0; i < CANTOR_MATCH_MIN; i++)
+        h = (h * 0x2f0b4a73u) ^ p[i];
+    return (h * 0x9e3779b1u) >> (32 - bits);
+}
+
+void cantor_codehist_release(struct cantor_codehist *h)
+{
+    free(h->buf);
+    free(h->tab);
+    h->buf = NULL;
+    h->tab = NULL;
+    h->len = h->cap = 0;
+}
+
+enum cantor_err cantor_codehist_add(struct cantor_codehist *h, const uint8_t *code, size_t len)
+{
+    if (!h->bits)
+        h->bits = CANTOR_MATCH_TAB_BITS;
+    if (!h->tab) {
+        h->tab = calloc((size_t)1 << h->bits, sizeof(uint32_t));
+        if (!h->tab)
+            return CANTOR_ERR_NOMEM;
+    }
+    if (len > CANTOR_CODEHIST_MAX - h->len)
+        return CANTOR_OK;
+    if (h->len + len > h->cap) {
+        size_t nc = h->cap ? h->cap : 65536;
+        uint8_t *p;
+        while (nc < h->len + len)
+            nc *= 2;
+        p = realloc(h->buf, nc);
+        if (!p)
+            return CANTOR_ERR_NOMEM;
+        h->buf = p;
+        h->cap = nc;
+    }
+    memcpy(h->buf + h->len, code, len);
+    /* index positions inside this blob only, so a match never spans two blobs */
+    for (size_t i = CANTOR_MATCH_MIN; i <= len; i++)
+        h->tab[match_hash(h->buf + h->len + i - CANTOR_MATCH_MIN, h->bits)] = (uint32_t)(h->len + i + 1);
+    h->len += len;
+    return CANTOR_OK;
+}
+
+/*
+ * One blob. The match model looks for the last CANTOR_MATCH_MIN bytes in earlier code (the stream's
+ * history when warm, else the blobs before this one in the chunk). While a match is open the coder
+ * sends how many of the following bytes equal the bytes that followed there (a run, LZ77 style),
+ * then the first differing byte as a literal: repeated bytecode (clones, proxies, pairs made by a
+ * factory) costs a few bits per run instead of a few hundredths of a bit per byte, and is fast.
+ */
+static void code_blob(struct sc *s, uint8_t *code, size_t len)
+{
+    const struct cantor_codehist *hs[2] = {&s->lcode, s->warm ? &s->warm->code : NULL};
+    const uint8_t *src = NULL;
+    size_t ptr = 0, srclen = 0, i = 0;
+    uint32_t cx[4], h = 0;
+
+    while (i < len && !s->err) {
+        int pb = -1;
+        if (!src && i >= CANTOR_MATCH_MIN) {
+            for (int k = 0; k < 2 && !src; k++) {
+                uint32_t mh;
+                if (!hs[k] || !hs[k]->tab)
+                    continue;
+                mh = match_hash(code + i - CANTOR_MATCH_MIN, hs[k]->bits);
+                if (hs[k]->tab[mh]) {
+                    src = hs[k]->buf;
+                    srclen = hs[k]->len;
+                    ptr = hs[k]->tab[mh] - 1;
+                }
+            }
+        }
+        if (src && ptr < srclen) {
+            uint64_t run = 0;
+            uint32_t rc[1] = {0};
+            if (s->mode == M_ENC)
+                while (i + run < len && ptr + run < srclen && code[i + run] == src[ptr + run])
+                    run++;
+            run = cint(s, F_CODERUN, run, rc, 1);
+            if (run > len - i || run > srclen - ptr) {
+                s->err = CANTOR_ERR_CORRUPT;
+                break;
+            }
+            if (s->mode == M_DEC)
+                memcpy(code + i, src + ptr, (size_t)run);
+            for (uint64_t k = 0; k < run; k++)
+                h = (h << 8) | code[i + k];
+            i += (size_t)run;
+            ptr += (size_t)run;
+            if (i == len)
+                break;
+            if (ptr < srclen)
+                pb = src[ptr]; /* the next byte is not this one */
+            src = NULL;
+        }
         cx[0] = h & 0xff;
         cx[1] = h & 0xffff;
         cx[2] = h & 0xffffff;
-        code[i] = (uint8_t)csym(s, F_CODEBYTE, 8, code[i], cx, 3);
+        cx[3] = pb < 0 ? 0 : mix32((uint32_t)pb | 0x100, h & 0xff);
+        code[i] = (uint8_t)csym(s, F_CODEBYTE + (pb >= 0), 8, code[i], cx, pb < 0 ? 3 : 4);
+        if (s->mode == M_DEC && pb >= 0 && code[i] == pb)
+            s->err = CANTOR_ERR_CORRUPT; /* the run would have covered it */
         h = (h << 8) | code[i];
+        i++;
     }
+    if (!s->err)
+        s->err = cantor_codehist_add(&s->lcode, code, len);
 }
 
 /* ---------------- the delta walk ---------------- */
@@ -767,6 +1049,7 @@ static enum cantor_err sc_init(struct sc *s, enum sc_mode mode, struct cantor_co
                                struct cantor_codec_ctx *warm)
 {
     memset(s, 0, sizeof(*s));
+    s->lcode.bits = LCODE_BITS;
     s->mode = mode;
     s->model = m;
     s->cm = m->cm;
@@ -781,6 +1064,7 @@ static enum cantor_err sc_init(struct sc *s, enum sc_mode mode, struct cantor_co
 
 static void sc_release(struct sc *s)
 {
+    cantor_codehist_release(&s->lcode);
     cantor_kmap_release(&s->cands);
     cantor_kmap_release(&s->hits);
     free(s->hit);
@@ -816,23 +1100,33 @@ static void centry(struct sc *s, struct cantor_delta_entry *e, uint32_t addr_h, 
 {
     struct ectx x = {.kind = e->kind, .addr_h = addr_h, .aux = stype};
     long wi = warm_val(s->warm, e->addr, e->kind, e->slot);
+    uint8_t before[32];
+    bool known = false;
     uint32_t ot;
     int have = 0;
 
     x.key_h = mix32(addr_h, e->kind == CANTOR_KIND_STORAGE ? bytes_hash(e->slot, 32) : e->kind);
+    s->part = CANTOR_PART_OLD;
     if (wi >= 0) {
+        memcpy(before, s->warm->words[wi], 32);
+        known = true;
+    } else if (s->warm && s->warm->state.lookup) {
+        known = s->warm->state.lookup(s->warm->state.arg, e->addr, e->kind, e->slot, before);
+    }
+    if (known) {
         /* Warm: the old value is the state before the block; one bit says it matches. */
         uint32_t cx[1] = {e->kind};
-        int match = s->mode == M_ENC ? memcmp(s->warm->words[wi], e->old_val, 32) == 0 : 0;
+        int match = s->mode == M_ENC ? memcmp(before, e->old_val, 32) == 0 : 0;
         match = (int)csym(s, F_WOLD, 1, (uint32_t)match, cx, 1);
         if (match) {
-            memcpy(e->old_val, s->warm->words[wi], 32);
+            memcpy(e->old_val, before, 32);
             have = 1;
         }
     }
     x.which = 0;
-    ot = have ? 9 : cvalue(s, &x, e->old_val, NULL);
+    ot = have ? 9 + (nlz_bytes(e->old_val) + 3) / 4 : cvalue(s, &x, e->old_val, NULL);
     x.which = 1;
+    s->part = CANTOR_PART_NEW;
     x.aux = mix32(stype, ot);
     cvalue(s, &x, e->new_val, e->old_val);
     if (s->mode == M_DEC && memcmp(e->old_val, e->new_val, 32) == 0)
@@ -847,6 +1141,7 @@ static enum cantor_err walk(struct sc *s, struct cantor_delta *d, size_t max_ent
     enum cantor_err err;
 
     /* code blobs first: their hashes become V_KNOWN words for CODE values */
+    s->part = CANTOR_PART_CODE;
     if (s->mode == M_ENC) {
         uint64_t nc = cint(s, F_NCODES, d->n_codes, cx, 1);
         for (size_t i = 0; i < nc; i++) {
@@ -882,6 +1177,7 @@ static enum cantor_err walk(struct sc *s, struct cantor_delta *d, size_t max_ent
         return err;
 
     /* the address list */
+    s->part = CANTOR_PART_ADDR;
     if (s->mode == M_ENC)
         for (size_t i = 0; i < d->n_entries; i++)
             if (i == 0 || memcmp(d->entries[i].addr, d->entries[i - 1].addr, 20) != 0)
@@ -919,6 +1215,7 @@ static enum cantor_err walk(struct sc *s, struct cantor_delta *d, size_t max_ent
                     flags |= 1u << d->entries[j].kind;
             }
         }
+        s->part = CANTOR_PART_OVERHEAD;
         fcx[0] = addr_h;
         fcx[1] = 0;
         flags = csym(s, F_FLAGS, 3, flags, fcx, 2);
@@ -951,7 +1248,8 @@ static enum cantor_err walk(struct sc *s, struct cantor_delta *d, size_t max_ent
                 memcpy(e.addr, addrs[a], 20);
                 e.kind = CANTOR_KIND_STORAGE;
             }
-            st = cslot(s, addr_h, aid, e.slot, &prev_small);
+            s->part = CANTOR_PART_SLOT;
+            st = cslot(s, addrs[a], addr_h, aid, e.slot, &prev_small);
             if (s->err)
                 break;
             centry(s, &e, addr_h, st);
@@ -989,6 +1287,7 @@ enum cantor_err cantor_struct_encode(struct cantor_codec_model *m, struct cantor
     if (!delta_is_structurable(d))
         return CANTOR_ERR_UNSUPPORTED;
     sc_init(&s, M_ENC, m, warm);
+    s.bd = m->bd;
     cantor_cm_reset(m->cm);
     cantor_rc_enc_init(&s.re, out);
     /* walk() only reads d in encode mode */
@@ -1009,6 +1308,7 @@ enum cantor_err cantor_struct_train(struct cantor_codec_model *m, const struct c
         return CANTOR_OK;
     cantor_buf_init(&scratch, 0);
     sc_init(&s, M_ENC, m, NULL);
+    s.training = true;
     cantor_rc_enc_init(&s.re, &scratch);
     err = walk(&s, (struct cantor_delta *)d, d->n_entries);
     sc_release(&s);

@@ -68,7 +68,7 @@ enum cantor_err cantor_merkle_build(const uint8_t (*leaves)[CANTOR_HASH_LEN], si
                                     struct cantor_merkle_tree **ret_tree)
 {
     struct cantor_merkle_tree *t = NULL;
-    uint8_t (*sorted)[CANTOR_HASH_LEN] = NULL;
+    uint8_t(*sorted)[CANTOR_HASH_LEN] = NULL;
     enum cantor_err err = CANTOR_OK;
 
     if (n > CANTOR_MERKLE_MAX_LEAVES || (n && !leaves))
@@ -107,7 +107,7 @@ out:
 
 enum cantor_err cantor_merkle_build_delta(const struct cantor_delta *d, struct cantor_merkle_tree **ret_tree)
 {
-    uint8_t (*leaves)[CANTOR_HASH_LEN] = NULL;
+    uint8_t(*leaves)[CANTOR_HASH_LEN] = NULL;
     enum cantor_err err;
 
     if (d->n_entries > CANTOR_MERKLE_MAX_LEAVES)
@@ -119,7 +119,7 @@ enum cantor_err cantor_merkle_build_delta(const struct cantor_delta *d, struct c
     }
     for (size_t i = 0; i < d->n_entries; i++)
         cantor_merkle_leaf_hash(d->block_number, &d->entries[i], leaves[i]);
-    err = cantor_merkle_build((const uint8_t (*)[CANTOR_HASH_LEN])leaves, d->n_entries, ret_tree);
+    err = cantor_merkle_build((const uint8_t(*)[CANTOR_HASH_LEN])leaves, d->n_entries, ret_tree);
     free(leaves);
     return err;
 }

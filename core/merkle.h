@@ -24,13 +24,13 @@
 #include "err.h"
 #include "keccak.h"
 
-#define CANTOR_MERKLE_LEAF_ABI_LEN 192      /* six static ABI words */
-#define CANTOR_MERKLE_MAX_PROOF    64       /* siblings; a tree of 2^64 leaves is not reachable */
+#define CANTOR_MERKLE_LEAF_ABI_LEN 192 /* six static ABI words */
+#define CANTOR_MERKLE_MAX_PROOF    64  /* siblings; a tree of 2^64 leaves is not reachable */
 #define CANTOR_MERKLE_MAX_LEAVES   (1u << 24)
 
 struct cantor_merkle_tree {
     size_t n_leaves;
-    size_t n_nodes;                   /* 2 * n_leaves - 1, or 0 */
+    size_t n_nodes;                    /* 2 * n_leaves - 1, or 0 */
     uint8_t (*nodes)[CANTOR_HASH_LEN]; /* OZ layout: nodes[0] is the root */
 };
 

@@ -31,6 +31,7 @@ int cantor_squash(int d)
 }
 
 static int16_t stretch_tab[4096];
+static int16_t squash_full[4095]; /* squash(d) for d = -2047..2047, so the hot path is one load */
 static int stretch_ready;
 
 static void stretch_init(void)
@@ -46,6 +47,8 @@ static void stretch_init(void)
     }
     for (int i = pi; i < 4096; i++)
         stretch_tab[i] = 2047;
+    for (int x = -2047; x <= 2047; x++)
+        squash_full[x + 2047] = (int16_t)cantor_squash(x);
     __atomic_store_n(&stretch_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -64,6 +67,17 @@ void cantor_predictor_free(struct cantor_predictor *p)
 {
     if (p)
         p->ops->free(p);
+}
+
+/* Hot-path versions; valid once a predictor exists (its constructor runs stretch_init). */
+static inline int stretch_fast(int p)
+{
+    return stretch_tab[p];
+}
+
+int cantor_squash_fast(int d)
+{
+    return squash_full[d + 2047];
 }
 
 /* 65536 / (n + 1.5): learning rate of a cell seen n times. */
@@ -96,12 +110,24 @@ static inline int cell_p12(uint32_t e)
 }
 
 /* ---------------- hashed context model ---------------- */
+/*
+ * Cells live in buckets of 16 (one 64-byte cache line): a bucket is chosen by hashing the context
+ * with the tree node at every 4th level of the symbol's binary tree, and the 15 nodes of the next
+ * four levels index inside it (lpaq's nibble scheme). One cache miss per context per nibble instead
+ * of one per bit. Buckets written since the last reset are listed, so reset() restores only those.
+ */
+#define CM_BUCKET 16
+
 struct ctxmodel {
     struct cantor_predictor base;
     uint32_t *t, *t0;
     unsigned bits, limit, n_use;
+    uint32_t bucket[CANTOR_PCTX_MAX]; /* cell index of the current bucket per context */
     uint32_t idx[CANTOR_PCTX_MAX];
     unsigned n_idx;
+    uint8_t *dmark;  /* per bucket: written since reset */
+    uint32_t *dirty; /* the written buckets */
+    size_t n_dirty, n_buckets;
 };
 
 static inline uint32_t cm_hash(uint32_t h, uint32_t node, unsigned i)
@@ -110,19 +136,23 @@ static inline uint32_t cm_hash(uint32_t h, uint32_t node, unsigned i)
     h *= 0x9e3779b1u;
     h ^= h >> 15;
     h *= 0x85ebca6bu;
+    h ^= h >> 13;
     return h;
 }
 
 static unsigned ctxmodel_predict(struct cantor_predictor *pp, const struct cantor_pctx *c, int16_t *st)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
-    unsigned n = c->n_ctx;
+    unsigned n = c->n_ctx, depth = 31u - (unsigned)__builtin_clz(c->node | 1u), j = depth & 3;
+    uint32_t local = (1u << j) | (c->node & ((1u << j) - 1));
 
     if (m->n_use && n > m->n_use)
         n = m->n_use;
     for (unsigned i = 0; i < n; i++) {
-        m->idx[i] = cm_hash(c->ctx[i], c->node, i) >> (32 - m->bits);
-        st[i] = (int16_t)cantor_stretch(cell_p12(m->t[m->idx[i]]));
+        if (j == 0)
+            m->bucket[i] = (cm_hash(c->ctx[i], c->node, i) >> (32 - m->bits)) & ~(uint32_t)(CM_BUCKET - 1);
+        m->idx[i] = m->bucket[i] + local;
+        st[i] = (int16_t)stretch_fast(cell_p12(m->t[m->idx[i]]));
     }
     m->n_idx = n;
     return n;
@@ -132,15 +162,32 @@ static void ctxmodel_update(struct cantor_predictor *pp, const struct cantor_pct
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
 
-    for (unsigned i = 0; i < m->n_idx; i++)
+    (void)c;
+    for (unsigned i = 0; i < m->n_idx; i++) {
+        uint32_t b = m->idx[i] / CM_BUCKET;
         m->t[m->idx[i]] = cell_update(m->t[m->idx[i]], bit, m->limit);
+        if (!m->dmark[b]) {
+            m->dmark[b] = 1;
+            m->dirty[m->n_dirty++] = b;
+        }
+    }
 }
 
 static void ctxmodel_reset(struct cantor_predictor *pp)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
 
-    memcpy(m->t, m->t0, sizeof(uint32_t) << m->bits);
+    if (m->n_dirty > m->n_buckets / 8) {
+        memcpy(m->t, m->t0, sizeof(uint32_t) << m->bits);
+        memset(m->dmark, 0, m->n_buckets);
+    } else {
+        for (size_t i = 0; i < m->n_dirty; i++) {
+            size_t o = (size_t)m->dirty[i] * CM_BUCKET;
+            memcpy(m->t + o, m->t0 + o, CM_BUCKET * sizeof(uint32_t));
+            m->dmark[m->dirty[i]] = 0;
+        }
+    }
+    m->n_dirty = 0;
 }
 
 static enum cantor_err ctxmodel_snapshot(struct cantor_predictor *pp)
@@ -148,6 +195,8 @@ static enum cantor_err ctxmodel_snapshot(struct cantor_predictor *pp)
     struct ctxmodel *m = (struct ctxmodel *)pp;
 
     memcpy(m->t0, m->t, sizeof(uint32_t) << m->bits);
+    memset(m->dmark, 0, m->n_buckets);
+    m->n_dirty = 0;
     return CANTOR_OK;
 }
 
@@ -155,7 +204,7 @@ static void ctxmodel_version(struct cantor_predictor *pp, uint8_t out[32])
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
     struct cantor_keccak k;
-    uint8_t hdr[16] = "ctxmodel/1";
+    uint8_t hdr[16] = "ctxmodel/2";
 
     hdr[12] = (uint8_t)m->bits;
     hdr[13] = (uint8_t)m->limit;
@@ -178,6 +227,8 @@ static void ctxmodel_free(struct cantor_predictor *pp)
 
     free(m->t);
     free(m->t0);
+    free(m->dmark);
+    free(m->dirty);
     free(m);
 }
 
@@ -201,13 +252,18 @@ enum cantor_err cantor_predictor_ctxmodel_new(unsigned table_bits, unsigned limi
         return CANTOR_ERR_INVALID;
     if (!__atomic_load_n(&rate_ready, __ATOMIC_ACQUIRE))
         rate_init();
+    if (!__atomic_load_n(&stretch_ready, __ATOMIC_ACQUIRE))
+        stretch_init();
     m = calloc(1, sizeof(*m));
     if (!m)
         return CANTOR_ERR_NOMEM;
     n = (size_t)1 << table_bits;
     m->t = malloc(n * sizeof(uint32_t));
     m->t0 = malloc(n * sizeof(uint32_t));
-    if (!m->t || !m->t0) {
+    m->n_buckets = n / CM_BUCKET;
+    m->dmark = calloc(m->n_buckets, 1);
+    m->dirty = malloc(m->n_buckets * sizeof(uint32_t));
+    if (!m->t || !m->t0 || !m->dmark || !m->dirty) {
         ctxmodel_free(&m->base);
         return CANTOR_ERR_NOMEM;
     }
@@ -236,7 +292,7 @@ static unsigned order0_predict(struct cantor_predictor *pp, const struct cantor_
     struct order0 *m = (struct order0 *)pp;
 
     m->idx = ((c->field * 0x9e3779b1u) ^ (c->node * 0x85ebca6bu)) >> (32 - ORDER0_BITS);
-    st[0] = (int16_t)cantor_stretch(cell_p12(m->t[m->idx]));
+    st[0] = (int16_t)stretch_fast(cell_p12(m->t[m->idx]));
     return 1;
 }
 
@@ -298,6 +354,8 @@ enum cantor_err cantor_predictor_order0_new(struct cantor_predictor **ret_pred)
 
     if (!__atomic_load_n(&rate_ready, __ATOMIC_ACQUIRE))
         rate_init();
+    if (!__atomic_load_n(&stretch_ready, __ATOMIC_ACQUIRE))
+        stretch_init();
     m = calloc(1, sizeof(*m));
     if (!m)
         return CANTOR_ERR_NOMEM;

@@ -67,5 +67,7 @@ void cantor_predictor_free(struct cantor_predictor *p);
 /* Shared fixed-point logistic helpers (integer only, identical on every machine). */
 int cantor_squash(int d);  /* -2047..2047 -> 1..4095 */
 int cantor_stretch(int p); /* 0..4095 -> -2047..2047 */
+/* cantor_squash for d already in -2047..2047, by table; needs a predictor to have been created. */
+int cantor_squash_fast(int d);
 
 #endif

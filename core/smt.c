@@ -58,8 +58,9 @@ void cantor_smt_inner_hash(const uint8_t l[CANTOR_HASH_LEN], const uint8_t r[CAN
     cantor_keccak256(node, sizeof(node), out);
 }
 
-static enum cantor_err put_node(const struct cantor_smt_store *s, uint8_t type, const uint8_t a[CANTOR_HASH_LEN],
-                                const uint8_t b[CANTOR_HASH_LEN], uint8_t out[CANTOR_HASH_LEN])
+static enum cantor_err put_node(const struct cantor_smt_store *s, uint8_t type,
+                                const uint8_t a[CANTOR_HASH_LEN], const uint8_t b[CANTOR_HASH_LEN],
+                                uint8_t out[CANTOR_HASH_LEN])
 {
     uint8_t node[CANTOR_SMT_NODE_LEN];
 
@@ -98,8 +99,9 @@ static size_t split(const struct cantor_smt_update *u, size_t n, unsigned depth)
 }
 
 /* Build the subtree at `depth` holding u[0..n) plus the optional extra leaf (an existing key). */
-static enum cantor_err build(const struct cantor_smt_store *s, unsigned depth, const struct cantor_smt_update *u,
-                             size_t n, const struct cantor_smt_update *extra, uint8_t out[CANTOR_HASH_LEN])
+static enum cantor_err build(const struct cantor_smt_store *s, unsigned depth,
+                             const struct cantor_smt_update *u, size_t n,
+                             const struct cantor_smt_update *extra, uint8_t out[CANTOR_HASH_LEN])
 {
     uint8_t l[CANTOR_HASH_LEN], r[CANTOR_HASH_LEN];
     const struct cantor_smt_update *one;
@@ -253,7 +255,8 @@ enum cantor_err cantor_smt_prove(const struct cantor_smt_store *s, const uint8_t
         if (node[0] == CANTOR_SMT_NODE_LEAF) {
             memcpy(p->leaf_key, node + 1, CANTOR_HASH_LEN);
             memcpy(p->leaf_value, node + 1 + CANTOR_HASH_LEN, CANTOR_HASH_LEN);
-            p->term = memcmp(p->leaf_key, key, CANTOR_HASH_LEN) == 0 ? CANTOR_SMT_TERM_LEAF : CANTOR_SMT_TERM_OTHER;
+            p->term =
+                memcmp(p->leaf_key, key, CANTOR_HASH_LEN) == 0 ? CANTOR_SMT_TERM_LEAF : CANTOR_SMT_TERM_OTHER;
             break;
         }
         if (depth >= CANTOR_SMT_MAX_DEPTH)
@@ -356,7 +359,8 @@ static size_t slot_of(const uint8_t hash[CANTOR_HASH_LEN], size_t cap)
     return (size_t)h & (cap - 1);
 }
 
-static enum cantor_err mem_get(void *ctx, const uint8_t hash[CANTOR_HASH_LEN], uint8_t ret_node[CANTOR_SMT_NODE_LEN])
+static enum cantor_err mem_get(void *ctx, const uint8_t hash[CANTOR_HASH_LEN],
+                               uint8_t ret_node[CANTOR_SMT_NODE_LEN])
 {
     struct cantor_smt_mem *m = ctx;
 
@@ -387,7 +391,8 @@ static void mem_insert(struct smt_slot *slots, size_t cap, const uint8_t hash[CA
     (*count)++;
 }
 
-static enum cantor_err mem_put(void *ctx, const uint8_t hash[CANTOR_HASH_LEN], const uint8_t node[CANTOR_SMT_NODE_LEN])
+static enum cantor_err mem_put(void *ctx, const uint8_t hash[CANTOR_HASH_LEN],
+                               const uint8_t node[CANTOR_SMT_NODE_LEN])
 {
     struct cantor_smt_mem *m = ctx;
 

@@ -30,17 +30,19 @@
 #include "err.h"
 #include "keccak.h"
 
-#define CANTOR_SMT_NODE_LEN   65 /* type byte + two 32-byte words */
-#define CANTOR_SMT_MAX_DEPTH  256
-#define CANTOR_SMT_NODE_LEAF  0x00
-#define CANTOR_SMT_NODE_INNER 0x01
+#define CANTOR_SMT_NODE_LEN    65 /* type byte + two 32-byte words */
+#define CANTOR_SMT_MAX_DEPTH   256
+#define CANTOR_SMT_NODE_LEAF   0x00
+#define CANTOR_SMT_NODE_INNER  0x01
 #define CANTOR_SMT_MAX_UPDATES (1u << 22)
 
 /* Node store: get returns CANTOR_ERR_NOT_FOUND for an unknown hash; put must be idempotent. */
 struct cantor_smt_store {
     void *ctx;
-    enum cantor_err (*get)(void *ctx, const uint8_t hash[CANTOR_HASH_LEN], uint8_t ret_node[CANTOR_SMT_NODE_LEN]);
-    enum cantor_err (*put)(void *ctx, const uint8_t hash[CANTOR_HASH_LEN], const uint8_t node[CANTOR_SMT_NODE_LEN]);
+    enum cantor_err (*get)(void *ctx, const uint8_t hash[CANTOR_HASH_LEN],
+                           uint8_t ret_node[CANTOR_SMT_NODE_LEN]);
+    enum cantor_err (*put)(void *ctx, const uint8_t hash[CANTOR_HASH_LEN],
+                           const uint8_t node[CANTOR_SMT_NODE_LEN]);
 };
 
 struct cantor_smt_update {
@@ -56,12 +58,12 @@ enum cantor_smt_term {
 
 struct cantor_smt_proof {
     uint8_t key[CANTOR_HASH_LEN];
-    uint8_t term;                         /* enum cantor_smt_term */
-    uint8_t leaf_key[CANTOR_HASH_LEN];    /* LEAF: == key; OTHER: the key found there */
-    uint8_t leaf_value[CANTOR_HASH_LEN];  /* LEAF/OTHER: the leaf's value */
-    uint16_t depth;                       /* siblings from the root down to the terminal */
+    uint8_t term;                             /* enum cantor_smt_term */
+    uint8_t leaf_key[CANTOR_HASH_LEN];        /* LEAF: == key; OTHER: the key found there */
+    uint8_t leaf_value[CANTOR_HASH_LEN];      /* LEAF/OTHER: the leaf's value */
+    uint16_t depth;                           /* siblings from the root down to the terminal */
     uint8_t bitmap[CANTOR_SMT_MAX_DEPTH / 8]; /* bit i (MSB first) set: sibling at level i is non-empty */
-    uint16_t n_siblings;                  /* popcount(bitmap[0..depth)) */
+    uint16_t n_siblings;                      /* popcount(bitmap[0..depth)) */
     uint8_t siblings[CANTOR_SMT_MAX_DEPTH][CANTOR_HASH_LEN]; /* non-empty siblings, root side first */
 };
 

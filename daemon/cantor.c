@@ -17,6 +17,7 @@ static const struct cantor_cli_cmd commands[] = {
     {"compress", "compress a canonical delta or recorded diff into a chunk", cantor_cmd_compress},
     {"decompress", "decompress a chunk back to canonical delta bytes", cantor_cmd_decompress},
     {"bench-codec", "benchmark the codec against zstd and xz on recorded blocks", cantor_cmd_bench_codec},
+    {"verify", "verify a cantord proof document (delta/state, MMR, checkpoint) offline", cantor_cmd_verify},
     {"help", "show this help", cmd_help},
 };
 

@@ -22,5 +22,6 @@ int cantor_cmd_keccak(int argc, char **argv);
 int cantor_cmd_compress(int argc, char **argv);
 int cantor_cmd_decompress(int argc, char **argv);
 int cantor_cmd_bench_codec(int argc, char **argv);
+int cantor_cmd_verify(int argc, char **argv);
 
 #endif

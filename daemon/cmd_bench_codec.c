@@ -21,7 +21,8 @@ static double now_s(void)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* CPU time of this thread: the figures hold on a loaded machine (the bench is single-threaded) */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -66,16 +67,70 @@ static void old_state_prefix(const struct cantor_delta *d, struct cantor_buf *b)
     }
 }
 
+/*
+ * --warm: the state before the block, as a following daemon's store holds it (every key's latest
+ * value). Recordings carry it as the old values of the block's own entries; the codec may only look
+ * a key up after coding it, so this grants nothing the store would not.
+ */
+struct prestate {
+    struct cantor_kmap keys; /* addr | kind | slot */
+    uint8_t (*vals)[32];
+};
+
+static bool prestate_lookup(void *arg, const uint8_t addr[20], uint8_t kind, const uint8_t slot[32],
+                            uint8_t ret_val[32])
+{
+    struct prestate *ps = arg;
+    uint8_t k[CANTOR_WARM_KEY_LEN];
+    long f;
+
+    memcpy(k, addr, 20);
+    k[20] = kind;
+    memcpy(k + 21, slot, 32);
+    f = cantor_kmap_find(&ps->keys, k);
+    if (f < 0)
+        return false;
+    memcpy(ret_val, ps->vals[f], 32);
+    return true;
+}
+
+static enum cantor_err prestate_set(struct prestate *ps, const struct cantor_delta *d)
+{
+    enum cantor_err err = CANTOR_OK;
+
+    cantor_kmap_clear(&ps->keys);
+    free(ps->vals);
+    ps->vals = malloc((d->n_entries ? d->n_entries : 1) * 32);
+    if (!ps->vals)
+        return CANTOR_ERR_NOMEM;
+    for (size_t i = 0; i < d->n_entries && !err; i++) {
+        uint8_t k[CANTOR_WARM_KEY_LEN];
+        size_t idx;
+        memcpy(k, d->entries[i].addr, 20);
+        k[20] = d->entries[i].kind;
+        memcpy(k + 21, d->entries[i].slot, 32);
+        err = cantor_kmap_put(&ps->keys, k, &idx, NULL);
+        if (!err)
+            memcpy(ps->vals[idx], d->entries[i].old_val, 32);
+    }
+    return err;
+}
+
 int cantor_cmd_bench_codec(int argc, char **argv)
 {
+    struct prestate ps = {0};
+    struct cantor_codec_state cst = {prestate_lookup, &ps};
+    int stream_only = 0;
     struct cantor_cli_deltas tr = {0}, ev = {0};
     struct cantor_codec_model *m = NULL;
     struct cantor_codec_ctx *wenc = NULL, *wdec = NULL;
     struct cantor_buf raw, chunk, back, tmp, stream;
     int warm = 0, quick = 0, mode = 0, rc = CANTOR_EXIT_USAGE, failed = 0;
     size_t sum_raw = 0, sum_bytes = 0, sum_z = 0, sum_zd = 0, sum_xz = 0, sum_patch = 0, sum_long = 0;
-    size_t codec_count[4] = {0, 0, 0, 0};
-    double t_enc = 0, t_dec = 0, t0;
+    size_t codec_count[4] = {0, 0, 0, 0}, cm_bytes = 0;
+    double t_enc = 0, t_dec = 0, t_zstd = 0, t_max_enc = 0, t_max_dec = 0, t0, t1;
+    struct cantor_codec_breakdown bd;
+    int breakdown = 0;
     enum cantor_err err;
 
     cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
@@ -92,8 +147,13 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             warm = 1;
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--breakdown") == 0)
+            breakdown = 1;
+        else if (strcmp(argv[i], "--stream-only") == 0)
+            stream_only = 1;
         else if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: cantor bench-codec --train PATH... --eval PATH... [--warm] [--quick]\n");
+            printf("usage: cantor bench-codec --train PATH... --eval PATH... [--warm [--stream-only]] "
+                   "[--quick] [--breakdown]\n");
             rc = CANTOR_EXIT_OK;
             goto out;
         } else if (mode == 1) {
@@ -103,7 +163,8 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             if (cantor_cli_load_deltas(argv[i], &ev))
                 goto out;
         } else {
-            fprintf(stderr, "usage: cantor bench-codec --train PATH... --eval PATH... [--warm] [--quick]\n");
+            fprintf(stderr, "usage: cantor bench-codec --train PATH... --eval PATH... [--warm "
+                            "[--stream-only]] [--quick] [--breakdown]\n");
             goto out;
         }
     }
@@ -127,27 +188,70 @@ int cantor_cmd_bench_codec(int argc, char **argv)
         fprintf(stderr, "cantor bench-codec: model: %s\n", cantor_err_str(err));
         goto out;
     }
+    cantor_kmap_init(&ps.keys, CANTOR_WARM_KEY_LEN, CANTOR_WARM_MAX_KEYS);
+    if (warm && !stream_only) {
+        cantor_codec_ctx_set_state(wenc, &cst);
+        cantor_codec_ctx_set_state(wdec, &cst);
+    }
+    memset(&bd, 0, sizeof(bd));
+    if (breakdown)
+        cantor_codec_model_set_breakdown(m, &bd);
     for (size_t i = 0; i < ev.n; i++) {
         struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+        struct cantor_delta *d1 = NULL, *d2 = NULL;
         uint8_t codec = 0;
         int ok;
 
-        o.verify = false; /* the bench checks the round trip itself, and times it separately */
-        raw.len = chunk.len = back.len = 0;
+        o.verify = false; /* the bench checks the round trip itself */
+        raw.len = chunk.len = back.len = tmp.len = 0;
         err = cantor_delta_encode(ev.d[i], &raw);
         if (err) {
             fprintf(stderr, "cantor bench-codec: %s: encode: %s\n", ev.name[i], cantor_err_str(err));
             failed = 1;
             continue;
         }
+        if (warm && !stream_only && prestate_set(&ps, ev.d[i]) != CANTOR_OK) {
+            failed = 1;
+            continue;
+        }
+        /*
+         * The CM path alone, timed: canonical bytes -> structural+CM payload -> canonical bytes. The
+         * adaptive chunk below repeats the CM encode (untimed) next to the zstd candidate, timed apart.
+         */
         t0 = now_s();
-        err = cantor_codec_compress(m, wenc, &o, raw.data, raw.len, &chunk, &codec);
-        t_enc += now_s() - t0;
+        err = cantor_delta_decode(raw.data, raw.len, &d1);
+        if (!err)
+            err = cantor_struct_encode(m, wenc, d1, &tmp);
+        t1 = now_s() - t0;
+        t_enc += t1;
+        t_max_enc = t1 > t_max_enc ? t1 : t_max_enc;
         if (!err) {
             t0 = now_s();
-            err = cantor_codec_decompress(m, wdec, chunk.data, chunk.len, &back);
-            t_dec += now_s() - t0;
+            err = cantor_struct_decode(m, wdec, d1->block_number, tmp.data, tmp.len, raw.len / 23 + 1, &d2);
+            if (!err)
+                err = cantor_delta_encode(d2, &back);
+            t1 = now_s() - t0;
+            t_dec += t1;
+            t_max_dec = t1 > t_max_dec ? t1 : t_max_dec;
         }
+        if (err == CANTOR_OK && (back.len != raw.len || memcmp(back.data, raw.data, raw.len) != 0))
+            err = CANTOR_ERR_MISMATCH;
+        if (err == CANTOR_ERR_UNSUPPORTED) /* not structurable: the CM path does not apply */
+            err = CANTOR_OK;
+        cm_bytes += tmp.len;
+        cantor_delta_free(d1);
+        cantor_delta_free(d2);
+        if (err) {
+            failed = 1;
+            fprintf(stderr, "cantor bench-codec: %s: cm path failed: %s\n", ev.name[i], cantor_err_str(err));
+        }
+        back.len = 0;
+        cantor_codec_model_set_breakdown(m, NULL); /* count each block once */
+        err = cantor_codec_compress(m, wenc, &o, raw.data, raw.len, &chunk, &codec);
+        if (breakdown)
+            cantor_codec_model_set_breakdown(m, &bd);
+        if (!err)
+            err = cantor_codec_decompress(m, wdec, chunk.data, chunk.len, &back);
         ok = !err && back.len == raw.len && memcmp(back.data, raw.data, raw.len) == 0;
         if (!ok) {
             failed = 1;
@@ -163,8 +267,10 @@ int cantor_cmd_bench_codec(int argc, char **argv)
         sum_bytes += chunk.len;
         sum_z += zstd_adv(raw.data, raw.len, NULL, 0, 0);
         tmp.len = 0;
+        t0 = now_s();
         if (cantor_zstd_compress(m->zd, 19, raw.data, raw.len, &tmp) == CANTOR_OK)
             sum_zd += tmp.len;
+        t_zstd += now_s() - t0;
         tmp.len = 0;
         if (cantor_xz9e_compress(raw.data, raw.len, &tmp) == CANTOR_OK)
             sum_xz += tmp.len;
@@ -177,19 +283,39 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     }
     if (warm)
         sum_long = zstd_adv(stream.data, stream.len, NULL, 0, 1);
-    printf("{\"summary\":true,\"regime\":\"%s\",\"train_blocks\":%zu,\"blocks\":%zu,\"raw_bytes\":%zu,"
+    printf("{\"summary\":true,\"regime\":\"%s\",\"state\":\"%s\",\"train_blocks\":%zu,\"blocks\":%zu,\"raw_"
+           "bytes\":%zu,"
            "\"bytes\":%zu,\"zstd19_bytes\":%zu,\"zstd19_dict_bytes\":%zu,\"xz9e_bytes\":%zu,",
-           warm ? "warm" : "cold", tr.n, ev.n, sum_raw, sum_bytes, sum_z, sum_zd, sum_xz);
+           warm ? "warm" : "cold",
+           !warm         ? "none"
+           : stream_only ? "stream"
+                         : "full",
+           tr.n, ev.n, sum_raw, sum_bytes, sum_z, sum_zd, sum_xz);
     if (warm)
         printf("\"zstd19_long_bytes\":%zu,\"zstd19_patch_bytes\":%zu,", sum_long, sum_patch);
     printf(
         "\"ratio_vs_zstd19_dict\":%.4f,\"codecs\":{\"raw\":%zu,\"zstd-dict\":%zu,\"cm\":%zu,\"cm-warm\":%zu},"
-        "\"encode_mb_s\":%.2f,\"decode_mb_s\":%.2f}\n",
+        "\"cm_path_bytes\":%zu,\"encode_mb_s\":%.2f,\"decode_mb_s\":%.2f,\"max_block_encode_ms\":%.2f,"
+        "\"max_block_decode_ms\":%.2f,\"zstd19_dict_encode_mb_s\":%.2f",
         sum_zd ? (double)sum_bytes / (double)sum_zd : 0.0, codec_count[0], codec_count[1], codec_count[2],
-        codec_count[3], t_enc > 0 ? (double)sum_raw / 1e6 / t_enc : 0.0,
-        t_dec > 0 ? (double)sum_raw / 1e6 / t_dec : 0.0);
+        codec_count[3], cm_bytes, t_enc > 0 ? (double)sum_raw / 1e6 / t_enc : 0.0,
+        t_dec > 0 ? (double)sum_raw / 1e6 / t_dec : 0.0, t_max_enc * 1e3, t_max_dec * 1e3,
+        t_zstd > 0 ? (double)sum_raw / 1e6 / t_zstd : 0.0);
+    if (breakdown) {
+        printf(",\"breakdown_bytes\":{");
+        for (int k = 0; k < CANTOR_PART__COUNT; k++)
+            printf("%s\"%s\":%.0f", k ? "," : "", cantor_codec_part_name(k), bd.bits[k] / 8.0);
+        printf("},\"breakdown_decisions\":{");
+        for (int k = 0; k < CANTOR_PART__COUNT; k++)
+            printf("%s\"%s\":%llu", k ? "," : "", cantor_codec_part_name(k),
+                   (unsigned long long)bd.decisions[k]);
+        printf("}");
+    }
+    printf("}\n");
     rc = failed ? CANTOR_EXIT_FAIL : CANTOR_EXIT_OK;
 out:
+    cantor_kmap_release(&ps.keys);
+    free(ps.vals);
     cantor_codec_ctx_free(wenc);
     cantor_codec_ctx_free(wdec);
     cantor_codec_model_free(m);

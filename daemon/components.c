@@ -259,6 +259,7 @@ static void api_status(void *arg, struct cantor_api_status *ret)
     ret->follower_running = st.running;
     ret->node_reachable = st.caps_known && st.last_error[0] == 0;
     ret->synced = st.synced;
+    ret->chain_id = st.caps_known ? st.caps.chain_id : 0;
     ret->node_head = st.node_head;
     ret->blocks_applied = st.blocks_applied;
     ret->reorgs = st.reorgs;
@@ -299,12 +300,6 @@ static enum cantor_err http_start(struct cantor_app *app)
     ctx->data_dir = cfg->data_dir;
     ctx->start_time = time(NULL);
     ctx->version = CANTOR_VERSION;
-    if (app->follower) {
-        struct cantor_follower_status st;
-
-        cantor_follower_get_status(app->follower, &st);
-        ctx->chain_id = st.caps.chain_id;
-    }
     app->api = ctx;
     o.listen_addr = addr;
     o.max_body = (size_t)cfg->http_max_body;

@@ -22,6 +22,7 @@
 #include "core/header.h"
 #include "core/hex.h"
 #include "core/log.h"
+#include "daemon/observe.h"
 
 struct cantor_follower {
     struct cantor_follower_opts opts;
@@ -56,6 +57,8 @@ enum cantor_err cantor_follower_new(const struct cantor_follower_opts *opts, str
                                     struct cantor_ethrpc *rpc, struct cantor_follower **ret_follower)
 {
     struct cantor_follower *f;
+    uint8_t hash[32];
+    enum cantor_err err;
 
     if (!opts || !store || !rpc)
         return CANTOR_ERR_INVALID;
@@ -69,6 +72,13 @@ enum cantor_err cantor_follower_new(const struct cantor_follower_opts *opts, str
         f->opts.poll_interval_ms = 1000;
     f->store = store;
     f->rpc = rpc;
+    /* The status describes the store from the start, not only after the first successful step
+       (a node that is down at startup must not make an empty store look like one at block 0). */
+    err = cantor_store_head(store, &f->st.store_head, hash, &f->st.store_empty);
+    if (err) {
+        free(f);
+        return err;
+    }
     atomic_init(&f->stop, false);
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->wake, NULL);
@@ -232,6 +242,7 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
 {
     struct cantor_block_meta meta = {0};
     struct cantor_delta *d = NULL;
+    struct cantor_observed *obs = NULL;
     struct cantor_buf enc;
     enum cantor_err err;
 
@@ -255,7 +266,13 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
     err = cantor_delta_encode(d, &enc);
     if (err)
         goto out;
-    err = cantor_store_apply_block(f->store, &meta, d, NULL, 0);
+    err = cantor_observe_block(f->rpc, f->store, b->diff, b->fmt, d, meta.state_root, &obs);
+    if (err) {
+        set_error(f, "block %" PRIu64 ": cannot prove the untouched fields of its accounts: %s", b->number,
+                  cantor_err_str(err));
+        goto out;
+    }
+    err = cantor_store_apply_block_ex(f->store, &meta, d, NULL, 0, obs ? cantor_observe_write : NULL, obs);
     if (err == CANTOR_ERR_REORG)
         goto out;
     if (err) {
@@ -271,6 +288,7 @@ out:
         pthread_mutex_unlock(&f->lock);
     }
     cantor_buf_release(&enc);
+    cantor_observed_free(obs);
     cantor_delta_free(d);
     cantor_block_meta_release(&meta);
     return err;

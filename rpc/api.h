@@ -30,10 +30,10 @@
 #include "rpc/http.h"
 #include "storage/store.h"
 
-#define CANTOR_API_MAX_BATCH_DEFAULT 100u   /* JSON-RPC batch entries */
+#define CANTOR_API_MAX_BATCH_DEFAULT     100u /* JSON-RPC batch entries */
 #define CANTOR_API_HISTORY_LIMIT_DEFAULT 100u
-#define CANTOR_API_HISTORY_LIMIT_MAX 1000u
-#define CANTOR_API_READYZ_LAG_DEFAULT 64u
+#define CANTOR_API_HISTORY_LIMIT_MAX     1000u
+#define CANTOR_API_READYZ_LAG_DEFAULT    64u
 
 /*
  * What the daemon knows about itself. Components that do not exist yet report zeros:
@@ -42,25 +42,26 @@
  */
 struct cantor_api_status {
     bool follower_running;
-    bool node_reachable;    /* the last node call succeeded */
-    bool synced;            /* store head == node head - confirmations */
-    uint64_t node_head;     /* last eth_blockNumber seen */
+    bool node_reachable;     /* the last node call succeeded */
+    bool synced;             /* store head == node head - confirmations */
+    uint64_t chain_id;       /* the node's eth_chainId once detected, else 0 */
+    uint64_t node_head;      /* last eth_blockNumber seen */
     uint64_t blocks_applied; /* since start */
     uint64_t reorgs;
     uint64_t rpc_errors;
     double blocks_per_s;
     char last_error[256];
-    char diff_format[16];   /* "parity", "geth", "none" */
+    char diff_format[16]; /* "parity", "geth", "none" */
     bool compression_known;
     double compression_ratio; /* raw delta bytes / compressed bytes, 0 when unknown */
     char model_version[72];   /* content hash of the active model, "none" */
     bool training_known;
-    double training_loss;     /* last training loss, 0 when unknown */
+    double training_loss; /* last training loss, 0 when unknown */
 };
 
 struct cantor_api_ctx {
     struct cantor_store *store; /* required */
-    uint64_t chain_id;          /* eth_chainId */
+    uint64_t chain_id;          /* eth_chainId; 0 = take it from get_status (known once the node answered) */
     /* Fill *ret (zeroed by the caller before the call); NULL = no follower: node unreachable. */
     void (*get_status)(void *arg, struct cantor_api_status *ret);
     void *status_arg;
@@ -88,7 +89,7 @@ void cantor_api_set_server(struct cantor_api_ctx *ctx, struct cantor_http_server
  * batch) into *ret_body (malloc'ed, caller frees). *ret_body is NULL when nothing must be sent (only
  * notifications); the HTTP handler then answers 200 with an empty body, like geth.
  */
-enum cantor_err cantor_api_rpc_handle(struct cantor_api_ctx *ctx, const uint8_t *body, size_t len, char **ret_body,
-                                      size_t *ret_len);
+enum cantor_err cantor_api_rpc_handle(struct cantor_api_ctx *ctx, const uint8_t *body, size_t len,
+                                      char **ret_body, size_t *ret_len);
 
 #endif

@@ -13,6 +13,8 @@
 
 /* Status from the daemon's callback, defaults when there is none (see struct cantor_api_status). */
 void cantor_api_get_status(struct cantor_api_ctx *ctx, struct cantor_api_status *ret);
+/* The chain id served by eth_chainId and /v1/status: fixed in the ctx, else the node's; 0 = unknown. */
+uint64_t cantor_api_chain_id(struct cantor_api_ctx *ctx);
 
 /* 400 naming the first query argument not in allowed; returns true when it replied. */
 bool cantor_api_reject_query(const struct cantor_http_request *req, struct cantor_http_response *resp,

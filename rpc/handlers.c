@@ -43,6 +43,16 @@ void cantor_api_get_status(struct cantor_api_ctx *ctx, struct cantor_api_status 
         snprintf(ret->model_version, sizeof(ret->model_version), "none");
 }
 
+uint64_t cantor_api_chain_id(struct cantor_api_ctx *ctx)
+{
+    struct cantor_api_status st;
+
+    if (ctx->chain_id)
+        return ctx->chain_id;
+    cantor_api_get_status(ctx, &st);
+    return st.chain_id;
+}
+
 bool cantor_api_reject_query(const struct cantor_http_request *req, struct cantor_http_response *resp,
                              const char *const *allowed)
 {
@@ -91,15 +101,17 @@ bool cantor_api_resolve_block(struct cantor_api_ctx *ctx, const char *s, struct 
     if (n > head || cantor_store_get_block_hash(ctx->store, n, hash) == CANTOR_ERR_NOT_FOUND) {
         if (cantor_store_stats(ctx->store, &st))
             memset(&st, 0, sizeof(st));
-        cantor_http_reply_error(resp, 404, "block %" PRIu64 " is not followed (followed: %" PRIu64 "..%" PRIu64 ")",
-                                n, st.first_followed, head);
+        cantor_http_reply_error(resp, 404,
+                                "block %" PRIu64 " is not followed (followed: %" PRIu64 "..%" PRIu64 ")", n,
+                                st.first_followed, head);
         return false;
     }
     *ret_n = n;
     return true;
 }
 
-static enum cantor_err h_healthz(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp)
+static enum cantor_err h_healthz(void *c, const struct cantor_http_request *req,
+                                 struct cantor_http_response *resp)
 {
     struct cantor_api_ctx *ctx = c;
     time_t now = time(NULL);
@@ -112,7 +124,8 @@ static enum cantor_err h_healthz(void *c, const struct cantor_http_request *req,
                                             (json_int_t)(now > ctx->start_time ? now - ctx->start_time : 0)));
 }
 
-static enum cantor_err h_readyz(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp)
+static enum cantor_err h_readyz(void *c, const struct cantor_http_request *req,
+                                struct cantor_http_response *resp)
 {
     struct cantor_api_ctx *ctx = c;
     struct cantor_api_status st;
@@ -165,25 +178,26 @@ static json_t *status_json(struct cantor_api_ctx *ctx)
     cantor_store_head(ctx->store, &head, hash, &empty);
     cantor_store_stats(ctx->store, &ss);
     cantor_hex_encode(hash, 32, hex);
-    store = json_pack("{s:b,s:I,s:s?,s:I,s:I,s:I,s:I,s:I}", "empty", empty, "head", (json_int_t)head, "headHash",
-                      empty ? NULL : hex, "firstFollowed", (json_int_t)ss.first_followed, "firstRetained",
-                      (json_int_t)ss.first_retained, "blocks", (json_int_t)ss.blocks, "entries",
-                      (json_int_t)ss.entries, "bytes", (json_int_t)ss.bytes);
+    store = json_pack("{s:b,s:I,s:s?,s:I,s:I,s:I,s:I,s:I}", "empty", empty, "head", (json_int_t)head,
+                      "headHash", empty ? NULL : hex, "firstFollowed", (json_int_t)ss.first_followed,
+                      "firstRetained", (json_int_t)ss.first_retained, "blocks", (json_int_t)ss.blocks,
+                      "entries", (json_int_t)ss.entries, "bytes", (json_int_t)ss.bytes);
     return json_pack("{s:s,s:I,s:I,s:o,s:{s:b,s:b,s:b,s:I,s:I,s:I,s:f,s:I,s:I,s:s,s:s},s:{s:b,s:f,s:s},"
                      "s:{s:b,s:f}}",
-                     "version", ctx->version ? ctx->version : "unknown", "chainId", (json_int_t)ctx->chain_id,
-                     "uptimeSeconds", (json_int_t)(now > ctx->start_time ? now - ctx->start_time : 0), "store",
-                     store, "follower", "running", st.follower_running, "nodeReachable", st.node_reachable,
-                     "synced", st.synced, "nodeHead", (json_int_t)st.node_head, "lag",
+                     "version", ctx->version ? ctx->version : "unknown", "chainId", (json_int_t)cantor_api_chain_id(ctx),
+                     "uptimeSeconds", (json_int_t)(now > ctx->start_time ? now - ctx->start_time : 0),
+                     "store", store, "follower", "running", st.follower_running, "nodeReachable",
+                     st.node_reachable, "synced", st.synced, "nodeHead", (json_int_t)st.node_head, "lag",
                      (json_int_t)(!empty && st.node_head > head ? st.node_head - head : 0), "blocksApplied",
                      (json_int_t)st.blocks_applied, "blocksPerSecond", st.blocks_per_s, "reorgs",
-                     (json_int_t)st.reorgs, "rpcErrors", (json_int_t)st.rpc_errors, "lastError", st.last_error,
-                     "diffFormat", st.diff_format, "compression", "known", st.compression_known, "ratio",
-                     st.compression_ratio, "modelVersion", st.model_version, "training", "known",
-                     st.training_known, "loss", st.training_loss);
+                     (json_int_t)st.reorgs, "rpcErrors", (json_int_t)st.rpc_errors, "lastError",
+                     st.last_error, "diffFormat", st.diff_format, "compression", "known",
+                     st.compression_known, "ratio", st.compression_ratio, "modelVersion", st.model_version,
+                     "training", "known", st.training_known, "loss", st.training_loss);
 }
 
-static enum cantor_err h_status(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp)
+static enum cantor_err h_status(void *c, const struct cantor_http_request *req,
+                                struct cantor_http_response *resp)
 {
     if (cantor_api_reject_query(req, resp, NULL))
         return CANTOR_OK;
@@ -200,7 +214,8 @@ static void label_safe(const char *s, char *out, size_t out_len)
     out[i] = 0;
 }
 
-static enum cantor_err h_metrics(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp)
+static enum cantor_err h_metrics(void *c, const struct cantor_http_request *req,
+                                 struct cantor_http_response *resp)
 {
     struct cantor_api_ctx *ctx = c;
     struct cantor_http_server *server = __atomic_load_n(&ctx->server, __ATOMIC_ACQUIRE);
@@ -250,9 +265,9 @@ static enum cantor_err h_metrics(void *c, const struct cantor_http_request *req,
         "cantor_store_entries %" PRIu64 "\n"
         "# HELP cantor_store_bytes Approximate store size.\n# TYPE cantor_store_bytes gauge\n"
         "cantor_store_bytes %" PRIu64 "\n",
-        empty ? 0 : head, st.node_head, !empty && st.node_head > head ? st.node_head - head : 0, st.synced ? 1 : 0,
-        st.node_reachable ? 1 : 0, st.blocks_per_s, st.blocks_applied, st.rpc_errors, st.reorgs, ss.blocks,
-        ss.entries, ss.bytes);
+        empty ? 0 : head, st.node_head, !empty && st.node_head > head ? st.node_head - head : 0,
+        st.synced ? 1 : 0, st.node_reachable ? 1 : 0, st.blocks_per_s, st.blocks_applied, st.rpc_errors,
+        st.reorgs, ss.blocks, ss.entries, ss.bytes);
     if (!err)
         err = cantor_buf_printf(&b, "# HELP cantor_store_cf_bytes Approximate size per column family.\n"
                                     "# TYPE cantor_store_cf_bytes gauge\n");
@@ -307,7 +322,8 @@ static enum cantor_err h_checkpoint(void *c, const struct cantor_http_request *r
                  atomic_fetch_add(&checkpoint_seq, 1));
     if (n < 0 || (size_t)n >= sizeof(path))
         return cantor_http_reply_error(resp, 500, "data_dir path too long");
-    err = ctx->checkpoint ? ctx->checkpoint(ctx->checkpoint_arg, path) : cantor_store_checkpoint(ctx->store, path);
+    err = ctx->checkpoint ? ctx->checkpoint(ctx->checkpoint_arg, path)
+                          : cantor_store_checkpoint(ctx->store, path);
     if (err == CANTOR_ERR_UNSUPPORTED)
         return cantor_http_reply_error(resp, 422, "this store backend cannot make checkpoints");
     if (err) {

@@ -65,10 +65,11 @@ static enum cantor_err reply_unknown(struct cantor_http_response *resp, const ch
     char msg[256];
 
     snprintf(msg, sizeof(msg),
-             "%s: unknown at block %" PRIu64 " (cantord never saw it change in the followed blocks)", what, block);
+             "%s: unknown at block %" PRIu64 " (cantord never saw it change in the followed blocks)", what,
+             block);
     return cantor_http_reply_json(resp, 404,
-                                  json_pack("{s:{s:i,s:s},s:b,s:I}", "error", "code", 404, "message", msg, "known",
-                                            0, "block", (json_int_t)block));
+                                  json_pack("{s:{s:i,s:s},s:b,s:I}", "error", "code", 404, "message", msg,
+                                            "known", 0, "block", (json_int_t)block));
 }
 
 static enum cantor_err reply_pruned(struct cantor_http_response *resp, uint64_t block)
@@ -76,7 +77,8 @@ static enum cantor_err reply_pruned(struct cantor_http_response *resp, uint64_t 
     return cantor_http_reply_error(resp, 404, "block %" PRIu64 " is outside the retained history", block);
 }
 
-enum cantor_err cantor_api_h_block(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp)
+enum cantor_err cantor_api_h_block(void *c, const struct cantor_http_request *req,
+                                   struct cantor_http_response *resp)
 {
     struct cantor_api_ctx *ctx = c;
     struct cantor_block_meta m = {0};
@@ -92,9 +94,9 @@ enum cantor_err cantor_api_h_block(void *c, const struct cantor_http_request *re
     err = cantor_store_get_header(ctx->store, n, &m);
     if (err)
         goto out;
-    o = json_pack("{s:I,s:o,s:o,s:o,s:I,s:I}", "number", (json_int_t)n, "hash", hex_json(m.hash, 32), "parentHash",
-                  hex_json(m.parent_hash, 32), "stateRoot", hex_json(m.state_root, 32), "timestamp",
-                  (json_int_t)m.timestamp, "headerRlpBytes", (json_int_t)m.header_rlp_len);
+    o = json_pack("{s:I,s:o,s:o,s:o,s:I,s:I}", "number", (json_int_t)n, "hash", hex_json(m.hash, 32),
+                  "parentHash", hex_json(m.parent_hash, 32), "stateRoot", hex_json(m.state_root, 32),
+                  "timestamp", (json_int_t)m.timestamp, "headerRlpBytes", (json_int_t)m.header_rlp_len);
     if (!o) {
         err = CANTOR_ERR_NOMEM;
         goto out;
@@ -120,9 +122,9 @@ enum cantor_err cantor_api_h_block(void *c, const struct cantor_http_request *re
                   json_object_set_new(o, "accounts", json_integer((json_int_t)accounts)) ||
                   json_object_set_new(o, "codes", json_integer((json_int_t)d->n_codes)) ||
                   json_object_set_new(o, "entriesByKind",
-                                      json_pack("{s:I,s:I,s:I,s:I}", "balance", (json_int_t)by_kind[0], "nonce",
-                                                (json_int_t)by_kind[1], "code", (json_int_t)by_kind[2], "storage",
-                                                (json_int_t)by_kind[3]))
+                                      json_pack("{s:I,s:I,s:I,s:I}", "balance", (json_int_t)by_kind[0],
+                                                "nonce", (json_int_t)by_kind[1], "code",
+                                                (json_int_t)by_kind[2], "storage", (json_int_t)by_kind[3]))
               ? CANTOR_ERR_NOMEM
               : CANTOR_OK;
     if (err)
@@ -172,8 +174,9 @@ enum cantor_err cantor_api_h_block_delta(void *c, const struct cantor_http_reque
         }
     }
     err = cantor_http_reply_json(resp, 200,
-                                 json_pack("{s:I,s:o,s:I,s:o}", "number", (json_int_t)n, "hash", hex_json(hash, 32),
-                                           "count", (json_int_t)d->n_entries, "entries", entries));
+                                 json_pack("{s:I,s:o,s:I,s:o}", "number", (json_int_t)n, "hash",
+                                           hex_json(hash, 32), "count", (json_int_t)d->n_entries, "entries",
+                                           entries));
     entries = NULL;
 out:
     json_decref(entries);
@@ -181,7 +184,8 @@ out:
     return err;
 }
 
-enum cantor_err cantor_api_h_state(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp)
+enum cantor_err cantor_api_h_state(void *c, const struct cantor_http_request *req,
+                                   struct cantor_http_response *resp)
 {
     static const char *const allowed[] = {"block", NULL};
     static const uint8_t kinds[3] = {CANTOR_KIND_BALANCE, CANTOR_KIND_NONCE, CANTOR_KIND_CODE};
@@ -248,8 +252,8 @@ enum cantor_err cantor_api_h_storage(void *c, const struct cantor_http_request *
         return reply_unknown(resp, "storage slot", n);
     return cantor_http_reply_json(resp, 200,
                                   json_pack("{s:o,s:o,s:I,s:o,s:b}", "address", hex_json(addr, 20), "slot",
-                                            hex_json(slot, 32), "block", (json_int_t)n, "value", hex_json(v, 32),
-                                            "known", 1));
+                                            hex_json(slot, 32), "block", (json_int_t)n, "value",
+                                            hex_json(v, 32), "known", 1));
 }
 
 static enum cantor_err history(struct cantor_api_ctx *ctx, const struct cantor_http_request *req,
@@ -295,8 +299,9 @@ static enum cantor_err history(struct cantor_api_ctx *ctx, const struct cantor_h
             goto out;
         }
     }
-    o = json_pack("{s:o,s:s,s:o?,s:I,s:o,s:o}", "address", hex_json(addr, 20), "kind", cantor_delta_kind_name(kind),
-                  "slot", slot ? hex_json(slot, 32) : NULL, "from", (json_int_t)from, "changes", changes, "next",
+    o = json_pack("{s:o,s:s,s:o?,s:I,s:o,s:o}", "address", hex_json(addr, 20), "kind",
+                  cantor_delta_kind_name(kind), "slot", slot ? hex_json(slot, 32) : NULL, "from",
+                  (json_int_t)from, "changes", changes, "next",
                   next == CANTOR_STORE_END ? json_null() : json_integer((json_int_t)next));
     changes = NULL;
     err = cantor_http_reply_json(resp, 200, o);

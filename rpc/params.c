@@ -60,7 +60,8 @@ static enum cantor_err hex_u64(const char *p, size_t n, uint64_t *ret_n, char *w
     if (n == 0)
         return fail(CANTOR_ERR_HEX, why, why_len, "hex string \"0x\" has no digits");
     if (!all_hex(p, n, &bad))
-        return fail(CANTOR_ERR_HEX, why, why_len, "invalid hex digit '%c'", p[bad] >= 0x20 && p[bad] < 0x7f ? p[bad] : '?');
+        return fail(CANTOR_ERR_HEX, why, why_len, "invalid hex digit '%c'",
+                    p[bad] >= 0x20 && p[bad] < 0x7f ? p[bad] : '?');
     while (n > 1 && *p == '0') {
         p++;
         n--;
@@ -104,7 +105,8 @@ enum cantor_err cantor_params_block_number(const char *s, uint64_t *ret_n, char 
         }
     }
     if (v > CANTOR_PARAMS_BLOCK_MAX)
-        return fail(CANTOR_ERR_OVERFLOW, why, why_len, "block number above %" PRIu64, CANTOR_PARAMS_BLOCK_MAX);
+        return fail(CANTOR_ERR_OVERFLOW, why, why_len, "block number above %" PRIu64,
+                    CANTOR_PARAMS_BLOCK_MAX);
     *ret_n = v;
     return CANTOR_OK;
 }

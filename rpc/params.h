@@ -15,8 +15,8 @@
 #include "core/err.h"
 #include "rpc/http.h"
 
-#define CANTOR_PARAMS_MAX_LEN 130 /* longest accepted value (a 64-digit hex word is 66) */
-#define CANTOR_PARAMS_WHY_LEN 128
+#define CANTOR_PARAMS_MAX_LEN   130 /* longest accepted value (a 64-digit hex word is 66) */
+#define CANTOR_PARAMS_WHY_LEN   128
 #define CANTOR_PARAMS_BLOCK_MAX ((uint64_t)INT64_MAX) /* geth's limit on block numbers */
 
 /* REST block number: decimal ("17073191") or 0x-hex ("0x1048ff7"), <= CANTOR_PARAMS_BLOCK_MAX. */

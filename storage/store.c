@@ -285,6 +285,30 @@ enum cantor_err cantor_store_batch_del(struct cantor_store_batch *b, enum cantor
     return cantor_kv_batch_del(&b->kv, cf, key, klen);
 }
 
+enum cantor_err cantor_store_batch_observe(struct cantor_store_batch *b, const uint8_t addr[20], uint8_t kind,
+                                           const uint8_t *slot, const uint8_t value[32])
+{
+    uint8_t sk[CANTOR_KEY_STATE_LEN];
+    enum cantor_err err;
+
+    if (!b || !addr || !value)
+        return CANTOR_ERR_INVALID;
+    err = cantor_key_state(addr, kind, slot, sk);
+    if (err)
+        return err;
+    return cantor_kv_batch_put(&b->kv, CANTOR_CF_STATE, sk, sizeof(sk), value, 32);
+}
+
+enum cantor_err cantor_store_batch_put_code(struct cantor_store_batch *b, const uint8_t hash[32], const uint8_t *code,
+                                            size_t len)
+{
+    if (!b || !hash || (len && !code))
+        return CANTOR_ERR_INVALID;
+    if (len > CANTOR_STORE_MAX_CODE)
+        return CANTOR_ERR_TOO_LARGE;
+    return cantor_kv_batch_put(&b->kv, CANTOR_CF_CODES, hash, 32, code, len);
+}
+
 enum cantor_err cantor_store_batch_new(struct cantor_store *s, struct cantor_store_batch **ret_batch)
 {
     struct cantor_store_batch *b;

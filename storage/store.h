@@ -80,6 +80,19 @@ enum cantor_err cantor_store_batch_put(struct cantor_store_batch *b, enum cantor
                                        size_t klen, const void *val, size_t vlen);
 enum cantor_err cantor_store_batch_del(struct cantor_store_batch *b, enum cantor_store_cf cf, const void *key,
                                        size_t klen);
+/*
+ * Record the value of a key that has never changed in the followed range ("observed base value"), in
+ * the same batch as the block it was proven at. The caller proves it first (eth_getProof against the
+ * block's state root) and only observes keys whose latest value is unknown: with no change in the
+ * history index, the value has been constant since the first followed block, so rule 3 of
+ * cantor_store_get_value answers from it, and a later delta whose old value disagrees is refused.
+ * Observations survive rollbacks: they hold at every followed block up to the key's first change.
+ */
+enum cantor_err cantor_store_batch_observe(struct cantor_store_batch *b, const uint8_t addr[20], uint8_t kind,
+                                           const uint8_t *slot, const uint8_t value[32]);
+/* Keep code bytes by their hash (the caller checked keccak256(code) == hash). */
+enum cantor_err cantor_store_batch_put_code(struct cantor_store_batch *b, const uint8_t hash[32], const uint8_t *code,
+                                            size_t len);
 /* Called inside apply/rollback before the batch commits; an error aborts the whole block. */
 typedef enum cantor_err (*cantor_store_batch_fn)(struct cantor_store_batch *b, uint64_t block, void *ctx);
 

@@ -1,10 +1,15 @@
 /*
  * main.c - the `mocknode` executable: serve recorded JSON-RPC answers on 127.0.0.1 until SIGINT or
- * SIGTERM. Usage: mocknode [--port N] [--print-port] [--no-batch] [--head 0xN] PATH...
- * (PATH: a recording file or directory, e.g. shared/data/erigon-rpc-tests/mainnet).
+ * SIGTERM. Usage: mocknode [--port N] [--print-port] [--no-batch] [--head 0xN]
+ *                 [--synthetic FROM..TO [--format auto|geth|parity]] PATH...
+ * (PATH: a recording file or directory, e.g. shared/data/erigon-rpc-tests/mainnet). --synthetic
+ * serves a synthetic chain over FROM..TO with the recorded diffs of those blocks (see mocknode.h),
+ * e.g. --synthetic 17073191..17073193 with erigon-rpc-tests/mainnet/debug_traceBlockByNumber.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +26,8 @@ static void on_signal(int sig)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: mocknode [--port N] [--print-port] [--no-batch] [--head 0xN] PATH...\n");
+    fprintf(stderr, "usage: mocknode [--port N] [--print-port] [--no-batch] [--head 0xN]\n"
+                    "                [--synthetic FROM..TO [--format auto|geth|parity]] PATH...\n");
     return 2;
 }
 
@@ -34,10 +40,32 @@ static int parse_ul(const char *s, int base, unsigned long long max, unsigned lo
     return (errno || end == s || *end || *ret > max) ? -1 : 0;
 }
 
+/* A block number, decimal or 0x-hex. */
+static int parse_block(const char *s, unsigned long long *ret)
+{
+    return strncmp(s, "0x", 2) ? parse_ul(s, 10, UINT64_MAX, ret) : parse_ul(s + 2, 16, UINT64_MAX, ret);
+}
+
+/* "FROM..TO" */
+static int parse_range(const char *s, unsigned long long *ret_from, unsigned long long *ret_to)
+{
+    const char *dots = strstr(s, "..");
+    char first[32];
+
+    if (!dots || (size_t)(dots - s) >= sizeof(first))
+        return -1;
+    memcpy(first, s, (size_t)(dots - s));
+    first[dots - s] = '\0';
+    return parse_block(first, ret_from) || parse_block(dots + 2, ret_to) || *ret_to < *ret_from ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cantor_mocknode *m = NULL;
-    unsigned long long v;
+    unsigned long long v, synth_from = 0, synth_to = 0;
+    enum cantor_mock_synth_format fmt = CANTOR_MOCK_SYNTH_AUTO;
+    bool synthetic = false, have_head = false;
+    uint64_t head = 0;
     uint16_t port = 0, bound = 0;
     int print_port = 0, loaded = 0, rc = 1;
     struct sigaction sa;
@@ -62,7 +90,25 @@ int main(int argc, char **argv)
                 rc = usage();
                 goto out;
             }
-            cantor_mocknode_set_head(m, v);
+            head = v;
+            have_head = true;
+        } else if (!strcmp(argv[i], "--synthetic") && i + 1 < argc) {
+            if (parse_range(argv[++i], &synth_from, &synth_to)) {
+                rc = usage();
+                goto out;
+            }
+            synthetic = true;
+        } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            const char *f = argv[++i];
+
+            if (!strcmp(f, "geth"))
+                fmt = CANTOR_MOCK_SYNTH_GETH;
+            else if (!strcmp(f, "parity"))
+                fmt = CANTOR_MOCK_SYNTH_PARITY;
+            else if (strcmp(f, "auto")) {
+                rc = usage();
+                goto out;
+            }
         } else if (argv[i][0] == '-') {
             rc = usage();
             goto out;
@@ -76,6 +122,13 @@ int main(int argc, char **argv)
         rc = usage();
         goto out;
     }
+    /* After loading: the synthetic chain checks that the recordings cover its range. */
+    if (synthetic && cantor_mocknode_set_synthetic(m, synth_from, synth_to, fmt, &fmt)) {
+        fprintf(stderr, "mocknode: no recorded diffs for every block of %llu..%llu\n", synth_from, synth_to);
+        goto out;
+    }
+    if (have_head)
+        cantor_mocknode_set_head(m, head);
     if (cantor_mocknode_start(m, port, &bound))
         goto out;
     if (print_port) {

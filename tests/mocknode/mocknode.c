@@ -25,6 +25,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "tests/mocknode/synth.h"
 
 #define SUBSYS       "mocknode"
 #define MAX_FILE     (64u * 1024u * 1024u)
@@ -58,6 +59,8 @@ struct cantor_mocknode {
     char *disabled[MAX_DISABLED];
     struct cantor_mock_stats stats;
     char last_auth[MAX_AUTH];
+
+    struct mock_synth *synth; /* the synthetic chain; has its own lock */
 };
 
 static const char *const fault_names[CANTOR_MOCK_FAULT__COUNT] = {
@@ -627,6 +630,25 @@ static enum cantor_err control(struct cantor_mocknode *m, const char *method, js
                                  s.http_requests, s.calls, s.faults, s.entries);
     } else if (strcmp(method, "mock_reset") == 0) {
         cantor_mocknode_reset(m);
+    } else if (strcmp(method, "mock_synthReorg") == 0) {
+        const char *mode = json_string_value(json_array_get(params, 1));
+
+        if (!parse_u64(p0, &v) || (mode && strcmp(mode, "same") && strcmp(mode, "empty")) ||
+            cantor_mocknode_synth_reorg(m, v,
+                                        mode && !strcmp(mode, "empty") ? CANTOR_MOCK_SYNTH_DIFF_EMPTY
+                                                                       : CANTOR_MOCK_SYNTH_DIFF_SAME))
+            return append_error(b, -32602, "mock_synthReorg wants [depth, \"same\"|\"empty\"] (synthetic mode)");
+    } else if (strcmp(method, "mock_synthLie") == 0) {
+        static const char *const lies[3] = {"none", "header", "old_values"};
+        const char *mode = json_string_value(json_array_get(params, 1));
+        int k;
+
+        for (k = 0; k < 3 && (!mode || strcmp(mode, lies[k])); k++)
+            ;
+        if (!parse_u64(p0, &v) || k == 3 ||
+            cantor_mocknode_synth_lie(m, v, (enum cantor_mock_synth_lie)k) != CANTOR_OK)
+            return append_error(b, -32602,
+                                "mock_synthLie wants [n, \"header\"|\"old_values\"|\"none\"] (synthetic mode)");
     } else {
         return append_error(b, -32601, "unknown mock control method");
     }
@@ -654,6 +676,20 @@ static void flip_hash(char *s, size_t len)
     }
 }
 
+/* The synthetic chain serves the recorded diff of the same (method, params) when it has one. */
+static enum cantor_err answer_synth(struct cantor_mocknode *m, const char *method, json_t *params,
+                                    struct cantor_buf *b, bool *ret_handled)
+{
+    struct entry *e = NULL;
+
+    *ret_handled = false;
+    if (!mock_synth_active(m->synth))
+        return CANTOR_OK;
+    if (!strcmp(method, "trace_replayBlockTransactions") || !strcmp(method, "debug_traceBlockByNumber"))
+        e = lookup(m, method, params);
+    return mock_synth_answer(m->synth, method, params, e && !e->is_error ? e->text : NULL, b, ret_handled);
+}
+
 /* Append the full response object for one call to b. */
 static enum cantor_err answer_one(struct cantor_mocknode *m, json_t *call, bool wrong_id,
                                   struct cantor_buf *b)
@@ -665,7 +701,7 @@ static enum cantor_err answer_one(struct cantor_mocknode *m, json_t *call, bool 
     enum cantor_err err;
     char *idtext = NULL;
     uint64_t head;
-    bool have_head;
+    bool have_head, handled = false;
 
     if (wrong_id && json_is_integer(id)) {
         json_t *other = json_integer(json_integer_value(id) + 1000);
@@ -684,6 +720,10 @@ static enum cantor_err answer_one(struct cantor_mocknode *m, json_t *call, bool 
         err = append_error(b, -32600, "invalid request");
     } else if (strncmp(mname, "mock_", 5) == 0) {
         err = control(m, mname, params, b);
+    } else if (!is_disabled(m, mname) && (err = answer_synth(m, mname, params, b, &handled)) != CANTOR_OK) {
+        return err; /* out of memory */
+    } else if (handled) {
+        /* the synthetic chain answered */
     } else if (is_disabled(m, mname) || !method_known(m, mname)) {
         char msg[300];
 
@@ -903,6 +943,10 @@ enum cantor_err cantor_mocknode_new(struct cantor_mocknode **ret_mock)
 
     if (!m)
         return CANTOR_ERR_NOMEM;
+    if (mock_synth_new(&m->synth)) {
+        free(m);
+        return CANTOR_ERR_NOMEM;
+    }
     pthread_mutex_init(&m->lock, NULL);
     atomic_init(&m->stopping, false);
     *ret_mock = m;
@@ -965,6 +1009,7 @@ void cantor_mocknode_free(struct cantor_mocknode *m)
     free(m->methods);
     for (int i = 0; i < MAX_DISABLED; i++)
         free(m->disabled[i]);
+    mock_synth_free(m->synth);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -983,6 +1028,7 @@ void cantor_mocknode_reset(struct cantor_mocknode *m)
     memset(&m->stats, 0, sizeof(m->stats));
     m->last_auth[0] = '\0';
     pthread_mutex_unlock(&m->lock);
+    mock_synth_reset(m->synth);
 }
 
 void cantor_mocknode_set_fault(struct cantor_mocknode *m, const struct cantor_mock_fault *f)
@@ -1006,6 +1052,7 @@ void cantor_mocknode_set_head(struct cantor_mocknode *m, uint64_t head)
     m->head = head;
     m->have_head = true;
     pthread_mutex_unlock(&m->lock);
+    mock_synth_set_head(m->synth, head);
 }
 
 void cantor_mocknode_get_stats(struct cantor_mocknode *m, struct cantor_mock_stats *ret_stats)
@@ -1021,4 +1068,91 @@ void cantor_mocknode_last_auth(struct cantor_mocknode *m, char *out, size_t out_
     pthread_mutex_lock(&m->lock);
     snprintf(out, out_size, "%s", m->last_auth);
     pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- synthetic chain (synth.c) ---- */
+
+/* The recorded diff of block n in fmt, as the follower asks for it (NULL if none). */
+static struct entry *synth_recorded(struct cantor_mocknode *m, uint64_t n, enum cantor_mock_synth_format fmt)
+{
+    char q[24];
+    json_t *params;
+    struct entry *e;
+
+    snprintf(q, sizeof(q), "0x%" PRIx64, n);
+    params = fmt == CANTOR_MOCK_SYNTH_PARITY
+                 ? json_pack("[s, [s]]", q, "stateDiff")
+                 : json_pack("[s, {s:s, s:{s:b}}]", q, "tracer", "prestateTracer", "tracerConfig", "diffMode", 1);
+    e = params ? lookup(m, mock_synth_diff_method(fmt), params) : NULL;
+    json_decref(params);
+    return e && !e->is_error ? e : NULL;
+}
+
+/* Does every block of from..to have a recorded diff in fmt? */
+static bool synth_complete(struct cantor_mocknode *m, uint64_t from, uint64_t to, enum cantor_mock_synth_format fmt)
+{
+    for (uint64_t n = from; n <= to; n++)
+        if (!synth_recorded(m, n, fmt))
+            return false;
+    return true;
+}
+
+enum cantor_err cantor_mocknode_set_synthetic(struct cantor_mocknode *m, uint64_t from, uint64_t to,
+                                              enum cantor_mock_synth_format fmt,
+                                              enum cantor_mock_synth_format *ret_fmt)
+{
+    json_t **geth;
+    enum cantor_err err;
+
+    if (!m || to < from || to - from > 65535)
+        return CANTOR_ERR_INVALID;
+    if (fmt == CANTOR_MOCK_SYNTH_AUTO)
+        fmt = synth_complete(m, from, to, CANTOR_MOCK_SYNTH_PARITY) ? CANTOR_MOCK_SYNTH_PARITY
+                                                                     : CANTOR_MOCK_SYNTH_GETH;
+    /* The account state behind the headers always comes from the geth diffs (full pre-state). */
+    if (!synth_complete(m, from, to, fmt) || !synth_complete(m, from, to, CANTOR_MOCK_SYNTH_GETH)) {
+        log_error(SUBSYS, "synthetic chain %" PRIu64 "..%" PRIu64 ": a block has no recorded %s (or geth) diff",
+                  from, to, mock_synth_diff_method(fmt));
+        return CANTOR_ERR_NOT_FOUND;
+    }
+    geth = calloc((size_t)(to - from) + 1, sizeof(*geth));
+    if (!geth)
+        return CANTOR_ERR_NOMEM;
+    for (uint64_t n = from; n <= to; n++) {
+        geth[n - from] = json_loads(synth_recorded(m, n, CANTOR_MOCK_SYNTH_GETH)->text, 0, NULL);
+        if (!geth[n - from]) {
+            for (uint64_t k = from; k < n; k++)
+                json_decref(geth[k - from]);
+            free(geth);
+            return CANTOR_ERR_JSON;
+        }
+    }
+    err = mock_synth_configure(m->synth, from, to, fmt, geth);
+    if (!err) {
+        pthread_mutex_lock(&m->lock);
+        m->have_head = false; /* the chain's head is `to` until set_head */
+        pthread_mutex_unlock(&m->lock);
+        log_info(SUBSYS, "synthetic chain %" PRIu64 "..%" PRIu64 " with %s diffs", from, to,
+                 mock_synth_diff_method(fmt));
+    }
+    if (!err && ret_fmt)
+        *ret_fmt = fmt;
+    return err;
+}
+
+enum cantor_err cantor_mocknode_synth_reorg(struct cantor_mocknode *m, uint64_t depth,
+                                            enum cantor_mock_synth_diff diffs)
+{
+    return m ? mock_synth_reorg(m->synth, depth, diffs) : CANTOR_ERR_INVALID;
+}
+
+enum cantor_err cantor_mocknode_synth_lie(struct cantor_mocknode *m, uint64_t block,
+                                          enum cantor_mock_synth_lie lie)
+{
+    return m ? mock_synth_lie(m->synth, block, lie) : CANTOR_ERR_INVALID;
+}
+
+enum cantor_err cantor_mocknode_synth_hash(struct cantor_mocknode *m, uint64_t n, uint8_t ret_hash[32])
+{
+    return m ? mock_synth_hash(m->synth, n, ret_hash) : CANTOR_ERR_INVALID;
 }

@@ -10,8 +10,8 @@
 #include "core/keccak.h"
 
 /* keccak256 of the untrained model and of the chunk of synthetic() (measured once, must never move) */
-#define GOLDEN_MODEL "0xbad67cbf35c98fe3742476a4fbe887c85b77fc031eb20d713acd96753dbd57c2"
-#define GOLDEN_CHUNK "0x2c043a39a47b726be352ba1b3a8a712fef555f5dc9af859346b5a522f9ae1174"
+#define GOLDEN_MODEL "0xa7f3de266747d8c8076c1cfc56403be347085c55c44c9bf1dabc710cdc59c0ba"
+#define GOLDEN_CHUNK "0x234ca27ec057ceaaf34ddbc6c08ae6cc280e057e88b54ba12b4eeaab573b58a8"
 #include "testutil.h"
 
 #define TRB "erigon-rpc-tests/mainnet/trace_replayBlockTransactions/"
@@ -183,6 +183,148 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* The state before the block for the warm tests: the old values of the block's own entries. */
+struct oldstate {
+    const struct cantor_delta *d;
+    unsigned lookups;
+};
+
+static bool oldstate_lookup(void *arg, const uint8_t addr[20], uint8_t kind, const uint8_t slot[32],
+                            uint8_t ret_val[32])
+{
+    struct oldstate *os = arg;
+    struct cantor_delta_entry k;
+    size_t i;
+
+    memset(&k, 0, sizeof(k));
+    memcpy(k.addr, addr, 20);
+    k.kind = kind;
+    memcpy(k.slot, slot, 32);
+    os->lookups++;
+    for (i = 0; i < os->d->n_entries; i++)
+        if (cantor_delta_entry_cmp(&os->d->entries[i], &k) == 0) {
+            memcpy(ret_val, os->d->entries[i].old_val, 32);
+            return true;
+        }
+    return false;
+}
+
+/* With the state before the block, old values cost (almost) nothing, and the breakdown shows it. */
+START_TEST(test_warm_state_lookup)
+{
+    struct cantor_codec_model *m = trained_model();
+    struct cantor_delta *d = load(eval_files[1]);
+    struct oldstate os = {d, 0};
+    struct cantor_codec_state st = {oldstate_lookup, &os};
+    struct cantor_codec_ctx *we, *wd, *plain;
+    struct cantor_codec_breakdown with, without;
+    struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+    struct cantor_buf raw, c1, c2, out;
+
+    o.try_zstd = false;
+    encode_delta(d, &raw);
+    cantor_buf_init(&c1, 0);
+    cantor_buf_init(&c2, 0);
+    cantor_buf_init(&out, 0);
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_ctx_new(&plain), CANTOR_OK);
+    cantor_codec_ctx_set_state(we, &st);
+    cantor_codec_ctx_set_state(wd, &st);
+    memset(&with, 0, sizeof(with));
+    memset(&without, 0, sizeof(without));
+    cantor_codec_model_set_breakdown(m, &with);
+    ck_assert_int_eq(cantor_codec_compress(m, we, &o, raw.data, raw.len, &c1, NULL), CANTOR_OK);
+    cantor_codec_model_set_breakdown(m, &without);
+    ck_assert_int_eq(cantor_codec_compress(m, plain, &o, raw.data, raw.len, &c2, NULL), CANTOR_OK);
+    cantor_codec_model_set_breakdown(m, NULL);
+    ck_assert_uint_gt(os.lookups, d->n_entries / 2);
+    ck_assert_uint_lt(c1.len, c2.len);
+    ck_assert(with.bits[CANTOR_PART_OLD] * 20 < without.bits[CANTOR_PART_OLD]);
+    ck_assert(without.bits[CANTOR_PART_ADDR] > 0 && without.bits[CANTOR_PART_SLOT] > 0);
+    ck_assert(with.decisions[CANTOR_PART_NEW] > 0);
+    /* the decoder with the same state gets the bytes back ... */
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c1.data, c1.len, &out), CANTOR_OK);
+    ck_assert_uint_eq(out.len, raw.len);
+    ck_assert_mem_eq(out.data, raw.data, raw.len);
+    /* ... and one without it fails cleanly instead of handing out wrong bytes */
+    {
+        struct cantor_codec_ctx *blind;
+        enum cantor_err e;
+        ck_assert_int_eq(cantor_codec_ctx_new(&blind), CANTOR_OK);
+        out.len = 0;
+        e = cantor_codec_decompress(m, blind, c1.data, c1.len, &out);
+        ck_assert(e == CANTOR_ERR_CORRUPT || e == CANTOR_ERR_CHECKSUM);
+        ck_assert_uint_eq(out.len, 0);
+        cantor_codec_ctx_free(blind);
+    }
+    cantor_codec_ctx_free(we);
+    cantor_codec_ctx_free(wd);
+    cantor_codec_ctx_free(plain);
+    cantor_codec_model_free(m);
+    cantor_delta_free(d);
+    cantor_buf_release(&raw);
+    cantor_buf_release(&c1);
+    cantor_buf_release(&c2);
+    cantor_buf_release(&out);
+}
+END_TEST
+
+/* The match model: a block whose code repeats code the stream has seen costs far less the second time. */
+START_TEST(test_code_match_model)
+{
+    struct cantor_codec_model *m;
+    struct cantor_codec_ctx *we, *wd;
+    struct cantor_delta *d[2];
+    struct cantor_buf raw[2], chunk[2], out;
+    struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+    uint8_t code[3000];
+    uint32_t x = 7;
+
+    o.try_zstd = false;
+    for (size_t i = 0; i < sizeof(code); i++)
+        code[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    cantor_buf_init(&out, 0);
+    for (int b = 0; b < 2; b++) {
+        struct cantor_delta_entry e;
+        uint8_t h[32];
+        code[100] = (uint8_t)b; /* a clone with one immutable changed */
+        cantor_keccak256(code, sizeof(code), h);
+        ck_assert_int_eq(cantor_delta_new(100u + (unsigned)b, &d[b]), CANTOR_OK);
+        memset(&e, 0, sizeof(e));
+        e.addr[0] = (uint8_t)(0x10 + b);
+        e.kind = CANTOR_KIND_CODE;
+        memcpy(e.old_val, CANTOR_KECCAK_EMPTY, 32);
+        memcpy(e.new_val, h, 32);
+        ck_assert_int_eq(cantor_delta_add(d[b], &e), CANTOR_OK);
+        ck_assert_int_eq(cantor_delta_add_code(d[b], h, code, sizeof(code)), CANTOR_OK);
+        ck_assert_int_eq(cantor_delta_finish(d[b]), CANTOR_OK);
+        encode_delta(d[b], &raw[b]);
+        cantor_buf_init(&chunk[b], 0);
+        ck_assert_int_eq(cantor_codec_compress(m, we, &o, raw[b].data, raw[b].len, &chunk[b], NULL),
+                         CANTOR_OK);
+    }
+    ck_assert_uint_gt(chunk[0].len, sizeof(code) * 9 / 10); /* random bytes: incompressible */
+    ck_assert_uint_lt(chunk[1].len, 400);                   /* the clone: a few bytes + header */
+    for (int b = 0; b < 2; b++) {
+        out.len = 0;
+        ck_assert_int_eq(cantor_codec_decompress(m, wd, chunk[b].data, chunk[b].len, &out), CANTOR_OK);
+        ck_assert_uint_eq(out.len, raw[b].len);
+        ck_assert_mem_eq(out.data, raw[b].data, raw[b].len);
+        cantor_buf_release(&raw[b]);
+        cantor_buf_release(&chunk[b]);
+        cantor_delta_free(d[b]);
+    }
+    cantor_buf_release(&out);
+    cantor_codec_ctx_free(we);
+    cantor_codec_ctx_free(wd);
+    cantor_codec_model_free(m);
+}
+END_TEST
+
 /* Synthetic delta: deterministic content, so its chunk is a golden value for all machines. */
 static struct cantor_delta *synthetic(void)
 {
@@ -297,6 +439,8 @@ int main(void)
     tcase_add_test(tc, test_cold_roundtrip_beats_zstd_dict);
     tcase_add_test(tc, test_warm_stream);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_warm_state_lookup);
+    tcase_add_test(tc, test_code_match_model);
     tcase_add_test(tc, test_determinism_golden);
     tcase_add_test(tc, test_mutation_fuzz);
     suite_add_tcase(s, tc);
