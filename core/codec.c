@@ -16,7 +16,7 @@
 #define CM_MAIN_BITS 20
 #define DICT_CAP     (112u * 1024)
 #define DICT_KEYS    4096
-#define HDR_FIXED    (CANTOR_CHUNK_MAGIC_LEN + 3 + 32)
+#define HDR_FIXED    (CANTOR_CHUNK_MAGIC_LEN + 3) /* magic, version, codec, flags */
 
 const char *cantor_codec_name(uint8_t codec_id)
 {
@@ -41,8 +41,9 @@ static void model_rehash(struct cantor_codec_model *m)
     uint8_t h[32];
 
     cantor_keccak256_init(&k);
-    /* /2: the structural coder of codec2 (tiered mapping search, flat literals, code runs) */
-    cantor_keccak_update(&k, "cantor-codec-model/2", 20);
+    /* /2: the structural coder of codec2 (tiered mapping search, flat literals, code runs);
+     * /3: codec3's value coder (changes of the block reused: V_DMRU, 4-bit value types) */
+    cantor_keccak_update(&k, "cantor-codec-model/3", 20);
     cantor_cm_version_hash(m->cm, h);
     cantor_keccak_update(&k, h, 32);
     if (m->zd) {
@@ -415,11 +416,16 @@ enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct c
     ret->version = c[4];
     ret->codec = c[5];
     ret->flags = c[6];
-    if (ret->version != CANTOR_CHUNK_VERSION || !cantor_codec_name(ret->codec))
+    if ((ret->version != CANTOR_CHUNK_VERSION && ret->version != CANTOR_CHUNK_VERSION_1) ||
+        !cantor_codec_name(ret->codec))
         return CANTOR_ERR_UNSUPPORTED;
     if (ret->flags & ~CANTOR_CHUNK_FLAG_WARM)
         return CANTOR_ERR_UNSUPPORTED;
-    memcpy(ret->model_hash, c + 7, 32);
+    ret->model_hash_len = ret->version == CANTOR_CHUNK_VERSION_1 ? 32 : CANTOR_CHUNK_MODEL_PREFIX;
+    if (len - pos < ret->model_hash_len)
+        return CANTOR_ERR_TRUNCATED;
+    memcpy(ret->model_hash, c + pos, ret->model_hash_len);
+    pos += ret->model_hash_len;
     err = get_varint(c, len, &pos, &ret->first_block);
     if (!err)
         err = get_varint(c, len, &pos, &span);
@@ -432,10 +438,12 @@ enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct c
     ret->last_block = ret->first_block + span;
     if (ret->raw_len > CANTOR_CHUNK_MAX_RAW)
         return CANTOR_ERR_TOO_LARGE;
-    if (len - pos < 32)
-        return CANTOR_ERR_TRUNCATED;
-    memcpy(ret->delta_root, c + pos, 32);
-    pos += 32;
+    if (ret->version == CANTOR_CHUNK_VERSION_1) {
+        if (len - pos < 32)
+            return CANTOR_ERR_TRUNCATED;
+        memcpy(ret->delta_root, c + pos, 32);
+        pos += 32;
+    }
     err = get_varint(c, len, &pos, &plen);
     if (err)
         return err;
@@ -458,7 +466,7 @@ static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_
                                    size_t raw_len, const uint8_t *payload, size_t plen)
 {
     struct cantor_buf h;
-    uint8_t root[32], ck[8];
+    uint8_t ck[8];
     uint64_t sum;
     enum cantor_err err;
 
@@ -467,16 +475,14 @@ static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_
     if (!err)
         err = cantor_buf_append(&h, (uint8_t[]){CANTOR_CHUNK_VERSION, codec, flags}, 3);
     if (!err)
-        err = cantor_buf_append(&h, model_hash, 32);
+        err = cantor_buf_append(&h, model_hash, CANTOR_CHUNK_MODEL_PREFIX);
     if (!err)
         err = put_varint(&h, block);
     if (!err)
         err = put_varint(&h, 0); /* one block per chunk for now */
     if (!err)
         err = put_varint(&h, raw_len);
-    cantor_keccak256(raw, raw_len, root);
-    if (!err)
-        err = cantor_buf_append(&h, root, 32);
+    /* v2 keeps no delta root: the checksum already covers the canonical bytes */
     if (!err)
         err = put_varint(&h, plen);
     if (err)
@@ -579,7 +585,7 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
         return err;
     payload = chunk + ci.header_len;
     cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW + 1);
-    if (ci.codec != CANTOR_CODEC_RAW && (!m || memcmp(ci.model_hash, m->hash, 32) != 0)) {
+    if (ci.codec != CANTOR_CODEC_RAW && (!m || memcmp(ci.model_hash, m->hash, ci.model_hash_len) != 0)) {
         err = CANTOR_ERR_UNKNOWN_MODEL;
         goto out;
     }
@@ -617,8 +623,9 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
         err = CANTOR_ERR_CORRUPT;
         goto out;
     }
-    cantor_keccak256(raw.data, raw.len, root);
-    if (memcmp(root, ci.delta_root, 32) != 0 ||
+    if (ci.version == CANTOR_CHUNK_VERSION_1)
+        cantor_keccak256(raw.data, raw.len, root);
+    if ((ci.version == CANTOR_CHUNK_VERSION_1 && memcmp(root, ci.delta_root, 32) != 0) ||
         chunk_checksum(chunk, ci.header_len - 8, raw.data, raw.len) != ci.checksum) {
         err = CANTOR_ERR_CHECKSUM;
         goto out;

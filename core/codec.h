@@ -29,7 +29,9 @@
 
 #define CANTOR_CHUNK_MAGIC     "CNTC"
 #define CANTOR_CHUNK_MAGIC_LEN 4
-#define CANTOR_CHUNK_VERSION   1
+#define CANTOR_CHUNK_VERSION   2 /* written; 1 (full hashes, delta root) is still read */
+#define CANTOR_CHUNK_VERSION_1 1
+#define CANTOR_CHUNK_MODEL_PREFIX 8 /* v2 names its model by the first 8 bytes of the model hash */
 #define CANTOR_CHUNK_MAX_RAW   (64u * 1024 * 1024) /* decoded size cap (bounded memory) */
 #define CANTOR_CHUNK_MAX_LEN   (CANTOR_CHUNK_MAX_RAW + 4096)
 
@@ -46,10 +48,12 @@ struct cantor_chunk_info {
     uint8_t version;
     uint8_t codec;
     uint8_t flags;
-    uint8_t model_hash[32]; /* the snapshot the payload needs (all zero: none, RAW) */
+    uint8_t model_hash[32]; /* the snapshot the payload needs (all zero: none, RAW); v2: only the
+                             * first model_hash_len (8) bytes are stored, the rest reads as zero */
+    uint8_t model_hash_len; /* 32 (v1) or CANTOR_CHUNK_MODEL_PREFIX (v2) */
     uint64_t first_block, last_block;
     uint64_t raw_len;
-    uint8_t delta_root[32]; /* keccak256 of the canonical bytes (a Merkle delta root later) */
+    uint8_t delta_root[32]; /* v1 only: keccak256 of the canonical bytes; v2 does not store it (zero) */
     uint64_t checksum;      /* first 8 bytes (BE) of keccak256(header before checksum || raw) */
     size_t header_len, payload_len;
 };

@@ -190,7 +190,11 @@ enum field {
 };
 
 enum slot_type { S_SMALL, S_MAP, S_MAPV, S_ARR, S_DICT, S_WARM, S_LIT, S__N };
-enum val_type { V_ZERO, V_SMALL, V_MRU, V_ADDR, V_DELTA_UP, V_DELTA_DOWN, V_KNOWN, V_LIT };
+/* V_DMRU: new = old +/- a recent large change of this block (a transfer's two sides, a deposit) */
+enum val_type { V_ZERO, V_SMALL, V_MRU, V_ADDR, V_DELTA_UP, V_DELTA_DOWN, V_KNOWN, V_LIT, V_DMRU, V__N };
+#define VTYPE_BITS 4
+#define DMRU_N     32
+#define DMRU_MIN   3 /* a change of fewer significant bytes is cheaper as V_DELTA_* */
 enum addr_type { A_LIT, A_DICT, A_WARM };
 
 enum sc_mode { M_ENC, M_DEC };
@@ -220,6 +224,8 @@ struct sc {
     uint32_t deep_n[MAP_IDX], deepv_n[MAPV_IDX]; /* encoder: candidates expanded per deep index */
     uint8_t mru[MRU_N][32];
     unsigned mru_n;
+    uint8_t dmru[DMRU_N][32]; /* magnitudes |new - old| of recent large changes, most recent first */
+    unsigned dmru_n;
     uint8_t (*known)[32]; /* V_KNOWN words: empty code hash, then the delta's code hashes */
     size_t n_known;
     uint32_t prev_vtype[8], prev_stype;
@@ -434,19 +440,63 @@ static unsigned bitlen64(uint64_t v)
     return n;
 }
 
-static void mru_push(struct sc *s, const uint8_t w[32])
+static void mru_push_in(uint8_t (*mru)[32], unsigned *n, unsigned cap, const uint8_t w[32])
 {
     unsigned i;
 
-    for (i = 0; i < s->mru_n; i++)
-        if (memcmp(s->mru[i], w, 32) == 0)
+    for (i = 0; i < *n; i++)
+        if (memcmp(mru[i], w, 32) == 0)
             break;
-    if (i == s->mru_n && s->mru_n < MRU_N)
-        s->mru_n++;
-    if (i == MRU_N)
-        i = MRU_N - 1;
-    memmove(s->mru[1], s->mru[0], (size_t)i * 32);
-    memcpy(s->mru[0], w, 32);
+    if (i == *n && *n < cap)
+        (*n)++;
+    if (i == cap)
+        i = cap - 1;
+    memmove(mru[1], mru[0], (size_t)i * 32);
+    memcpy(mru[0], w, 32);
+}
+
+static void mru_push(struct sc *s, const uint8_t w[32])
+{
+    mru_push_in(s->mru, &s->mru_n, MRU_N, w);
+}
+
+/* d = a - b mod 2^256; returns true when a >= b. */
+static bool word_sub(const uint8_t a[32], const uint8_t b[32], uint8_t d[32])
+{
+    int borrow = 0;
+
+    for (int i = 31; i >= 0; i--) {
+        int x = a[i] - b[i] - borrow;
+        borrow = x < 0;
+        d[i] = (uint8_t)(x + (borrow ? 256 : 0));
+    }
+    return !borrow;
+}
+
+/* w = a + d (up) or a - d; false on wrap. */
+static bool word_add(const uint8_t a[32], const uint8_t d[32], bool up, uint8_t w[32])
+{
+    int c = 0;
+
+    for (int i = 31; i >= 0; i--) {
+        int y = up ? a[i] + d[i] + c : a[i] - d[i] - c;
+        if (up) {
+            c = y > 255;
+            w[i] = (uint8_t)(y & 0xff);
+        } else {
+            c = y < 0;
+            w[i] = (uint8_t)(y + (c ? 256 : 0));
+        }
+    }
+    return c == 0;
+}
+
+/* |new - old| into *mag; *up = new > old. */
+static void word_absdiff(const uint8_t nw[32], const uint8_t old[32], uint8_t mag[32], bool *up)
+{
+    *up = word_sub(nw, old, mag);
+    if (!*up)
+        word_sub(old, nw, mag);
 }
 
 /*
@@ -663,6 +713,18 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                 goto chosen;
             }
         }
+        if (old && s->dmru_n) {
+            uint8_t mag[32];
+            bool up;
+            word_absdiff(w, old, mag, &up);
+            if (32 - nlz_bytes(mag) >= DMRU_MIN)
+                for (i = 0; i < s->dmru_n; i++)
+                    if (memcmp(s->dmru[i], mag, 32) == 0) {
+                        t = V_DMRU;
+                        v = i * 2 + up;
+                        goto chosen;
+                    }
+        }
         {
             /* small value or delta vs the old value, whichever has fewer significant bits */
             uint64_t sv = 0, dv = 0;
@@ -686,7 +748,7 @@ chosen:
     cx[2] = e->aux;
     cx[3] = e->addr_h;
     cx[4] = e->key_h;
-    t = csym(s, F_VTYPE + fi, 3, t, cx, 5);
+    t = csym(s, F_VTYPE + fi, VTYPE_BITS, t, cx, 5);
     s->prev_vtype[fi] = t;
     cx[1] = t;
     switch (t) {
@@ -742,11 +804,26 @@ chosen:
         cbytes(s, F_VLIT + fi, w, nlz, 32, old, e->key_h, 4);
         break;
     }
+    case V_DMRU: {
+        v = cint(s, F_VREF + 8 + fi, v, cx, 4);
+        if (!old || v / 2 >= s->dmru_n || !word_add(old, s->dmru[v / 2], v & 1, w)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        break;
+    }
     default:
         s->err = CANTOR_ERR_CORRUPT;
         return t;
     }
     saw_value(s, w);
+    if (old) {
+        uint8_t mag[32];
+        bool up;
+        word_absdiff(w, old, mag, &up);
+        if (32 - nlz_bytes(mag) >= DMRU_MIN)
+            mru_push_in(s->dmru, &s->dmru_n, DMRU_N, mag);
+    }
     return t;
 }
 
@@ -1057,7 +1134,7 @@ static enum cantor_err sc_init(struct sc *s, enum sc_mode mode, struct cantor_co
     cantor_kmap_init(&s->cands, 32, MAX_CANDS);
     cantor_kmap_init(&s->hits, 32, (size_t)MAX_CANDS * (MAP_IDX + MAPV_IDX));
     for (int i = 0; i < 8; i++)
-        s->prev_vtype[i] = 8;
+        s->prev_vtype[i] = V__N;
     s->prev_stype = 8;
     return CANTOR_OK;
 }

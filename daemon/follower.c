@@ -35,7 +35,50 @@ struct cantor_follower {
     pthread_cond_t wake;
     struct cantor_follower_status st;
     struct timespec last_apply;
+    const struct cantor_block_hook *hooks[CANTOR_FOLLOWER_MAX_HOOKS];
+    size_t n_hooks;
 };
+
+enum cantor_err cantor_follower_add_hook(struct cantor_follower *f, const struct cantor_block_hook *hook)
+{
+    if (f->thread_started)
+        return CANTOR_ERR_BUSY;
+    if (f->n_hooks == CANTOR_FOLLOWER_MAX_HOOKS)
+        return CANTOR_ERR_TOO_LARGE;
+    f->hooks[f->n_hooks++] = hook;
+    return CANTOR_OK;
+}
+
+/* What one block carries through the store's batch callback: observations and hook states. */
+struct block_job {
+    struct cantor_follower *f;
+    struct cantor_observed *obs;
+    void *state[CANTOR_FOLLOWER_MAX_HOOKS];
+};
+
+static enum cantor_err block_batch_write(struct cantor_store_batch *b, uint64_t block, void *ctx)
+{
+    struct block_job *job = ctx;
+    enum cantor_err err = CANTOR_OK;
+
+    if (job->obs)
+        err = cantor_observe_write(b, block, job->obs);
+    for (size_t i = 0; i < job->f->n_hooks && !err; i++)
+        if (job->f->hooks[i]->write)
+            err = job->f->hooks[i]->write(job->f->hooks[i]->arg, b, block, job->state[i]);
+    return err;
+}
+
+static enum cantor_err rollback_batch_write(struct cantor_store_batch *b, uint64_t block, void *ctx)
+{
+    struct cantor_follower *f = ctx;
+    enum cantor_err err = CANTOR_OK;
+
+    for (size_t i = f->n_hooks; i-- > 0 && !err;)
+        if (f->hooks[i]->rollback)
+            err = f->hooks[i]->rollback(f->hooks[i]->arg, b, block);
+    return err;
+}
 
 static void set_error(struct cantor_follower *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -202,9 +245,12 @@ static enum cantor_err heal_reorg(struct cantor_follower *f)
                       CANTOR_FOLLOWER_MAX_REORG, head);
             return CANTOR_ERR_REORG;
         }
-        err = cantor_store_rollback(f->store, &new_head, &empty);
+        err = cantor_store_rollback_ex(f->store, &new_head, &empty, f->n_hooks ? rollback_batch_write : NULL, f);
         if (err)
             return err;
+        for (size_t i = 0; i < f->n_hooks; i++)
+            if (f->hooks[i]->rolled_back)
+                f->hooks[i]->rolled_back(f->hooks[i]->arg, head);
         depth++;
         pthread_mutex_lock(&f->lock);
         f->st.blocks_rolled_back++;
@@ -242,7 +288,8 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
 {
     struct cantor_block_meta meta = {0};
     struct cantor_delta *d = NULL;
-    struct cantor_observed *obs = NULL;
+    struct block_job job = {.f = f};
+    size_t prepared = 0;
     struct cantor_buf enc;
     enum cantor_err err;
 
@@ -266,13 +313,29 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
     err = cantor_delta_encode(d, &enc);
     if (err)
         goto out;
-    err = cantor_observe_block(f->rpc, f->store, b->diff, b->fmt, d, meta.state_root, &obs);
+    err = cantor_observe_block(f->rpc, f->store, b->diff, b->fmt, d, meta.state_root, &job.obs);
     if (err) {
         set_error(f, "block %" PRIu64 ": cannot prove the untouched fields of its accounts: %s", b->number,
                   cantor_err_str(err));
         goto out;
     }
-    err = cantor_store_apply_block_ex(f->store, &meta, d, NULL, 0, obs ? cantor_observe_write : NULL, obs);
+    for (; prepared < f->n_hooks; prepared++) {
+        const struct cantor_block_hook *h = f->hooks[prepared];
+
+        err = h->prepare ? h->prepare(h->arg, &meta, d, enc.data, enc.len, &job.state[prepared]) : CANTOR_OK;
+        if (err) {
+            set_error(f, "block %" PRIu64 ": %s refused it: %s", b->number, h->name, cantor_err_str(err));
+            goto out;
+        }
+    }
+    err = cantor_store_apply_block_ex(f->store, &meta, d, NULL, 0, block_batch_write, &job);
+    if (!err) {
+        for (size_t i = 0; i < f->n_hooks; i++) {
+            if (f->hooks[i]->committed)
+                f->hooks[i]->committed(f->hooks[i]->arg, meta.number, job.state[i]);
+            job.state[i] = NULL;
+        }
+    }
     if (err == CANTOR_ERR_REORG)
         goto out;
     if (err) {
@@ -287,8 +350,11 @@ out:
         f->st.rejected_blocks++;
         pthread_mutex_unlock(&f->lock);
     }
+    for (size_t i = 0; i < prepared; i++)
+        if (job.state[i] && f->hooks[i]->discard)
+            f->hooks[i]->discard(f->hooks[i]->arg, job.state[i]);
     cantor_buf_release(&enc);
-    cantor_observed_free(obs);
+    cantor_observed_free(job.obs);
     cantor_delta_free(d);
     cantor_block_meta_release(&meta);
     return err;

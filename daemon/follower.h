@@ -58,8 +58,32 @@ struct cantor_follower_status {
 
 struct cantor_follower;
 
+/*
+ * A block hook lets another component (state roots and MMR, compression, ...) add its own writes to
+ * the block's atomic store batch without the follower knowing about it. For each block, in hook
+ * order: prepare() computes what to write (outside any lock; may be slow), write() adds it to the
+ * batch, then committed() or discard() releases the prepared state. A rollback batch gets
+ * rollback() from every hook (in reverse order) and rolled_back() after it committed. Any error
+ * refuses the block (or the rollback) as a whole. All callbacks run on the follower thread.
+ */
+struct cantor_block_hook {
+    const char *name;
+    void *arg;
+    enum cantor_err (*prepare)(void *arg, const struct cantor_block_meta *meta, const struct cantor_delta *delta,
+                               const uint8_t *canonical, size_t canonical_len, void **ret_state);
+    enum cantor_err (*write)(void *arg, struct cantor_store_batch *b, uint64_t block, void *state);
+    void (*committed)(void *arg, uint64_t block, void *state); /* also frees state */
+    void (*discard)(void *arg, void *state);                   /* frees state of a refused block */
+    enum cantor_err (*rollback)(void *arg, struct cantor_store_batch *b, uint64_t block);
+    void (*rolled_back)(void *arg, uint64_t block);
+};
+
+#define CANTOR_FOLLOWER_MAX_HOOKS 8
+
 enum cantor_err cantor_follower_new(const struct cantor_follower_opts *opts, struct cantor_store *store,
                                     struct cantor_ethrpc *rpc, struct cantor_follower **ret_follower);
+/* Register a hook (before cantor_follower_start); the struct must outlive the follower. */
+enum cantor_err cantor_follower_add_hook(struct cantor_follower *f, const struct cantor_block_hook *hook);
 /* Start the follower thread. */
 enum cantor_err cantor_follower_start(struct cantor_follower *f);
 /* Ask the thread to stop after the current block (non-blocking). */

