@@ -27,13 +27,13 @@
 #include "delta.h"
 #include "err.h"
 
-#define CANTOR_CHUNK_MAGIC     "CNTC"
-#define CANTOR_CHUNK_MAGIC_LEN 4
-#define CANTOR_CHUNK_VERSION   2 /* written; 1 (full hashes, delta root) is still read */
-#define CANTOR_CHUNK_VERSION_1 1
+#define CANTOR_CHUNK_MAGIC        "CNTC"
+#define CANTOR_CHUNK_MAGIC_LEN    4
+#define CANTOR_CHUNK_VERSION      2 /* written; 1 (full hashes, delta root) is still read */
+#define CANTOR_CHUNK_VERSION_1    1
 #define CANTOR_CHUNK_MODEL_PREFIX 8 /* v2 names its model by the first 8 bytes of the model hash */
-#define CANTOR_CHUNK_MAX_RAW   (64u * 1024 * 1024) /* decoded size cap (bounded memory) */
-#define CANTOR_CHUNK_MAX_LEN   (CANTOR_CHUNK_MAX_RAW + 4096)
+#define CANTOR_CHUNK_MAX_RAW      (64u * 1024 * 1024) /* decoded size cap (bounded memory) */
+#define CANTOR_CHUNK_MAX_LEN      (CANTOR_CHUNK_MAX_RAW + 4096)
 
 enum cantor_codec_id {
     CANTOR_CODEC_RAW = 0,

@@ -186,15 +186,38 @@ enum field {
     F_VLIT = 64,
     F_VREF = 80,
     F_VNLZ = 96,
+    F_PACK = 112,     /* .. 119 */
     F_INT_MANT = 128, /* + field of the integer */
 };
 
 enum slot_type { S_SMALL, S_MAP, S_MAPV, S_ARR, S_DICT, S_WARM, S_LIT, S__N };
 /* V_DMRU: new = old +/- a recent large change of this block (a transfer's two sides, a deposit) */
-enum val_type { V_ZERO, V_SMALL, V_MRU, V_ADDR, V_DELTA_UP, V_DELTA_DOWN, V_KNOWN, V_LIT, V_DMRU, V__N };
-#define VTYPE_BITS 4
-#define DMRU_N     32
-#define DMRU_MIN   3 /* a change of fewer significant bytes is cheaper as V_DELTA_* */
+/* V_DBIG_*: new = old +/- a change wider than 64 bits (token amounts), its bytes coded literally */
+/* V_PRED: the value a known contract rule computes from values coded before (see pair_predict) */
+/* V_PACK: a (timestamp 32 | 112 | 112) packed word (Uniswap V2 reserves), each field coded apart */
+enum val_type {
+    V_ZERO,
+    V_SMALL,
+    V_MRU,
+    V_ADDR,
+    V_DELTA_UP,
+    V_DELTA_DOWN,
+    V_KNOWN,
+    V_LIT,
+    V_DMRU,
+    V_DBIG_UP,
+    V_DBIG_DOWN,
+    V_PRED,
+    V_PACK,
+    V_NVAL, /* a value this chunk showed before (a new value, or a field of a V_PACK word) */
+    V__N
+};
+enum pack_type { P_SAME, P_VAL, P_DMRU, P_DELTA };
+#define NEWVALS_MAX (1u << 16) /* new values of the chunk kept for P_VAL refs */
+#define RECENT_N    4          /* storage entries of the current address kept for pair_predict */
+#define VTYPE_BITS  4
+#define DMRU_N      32
+#define DMRU_MIN    3 /* a change of fewer significant bytes is cheaper as V_DELTA_* */
 enum addr_type { A_LIT, A_DICT, A_WARM };
 
 enum sc_mode { M_ENC, M_DEC };
@@ -226,6 +249,13 @@ struct sc {
     unsigned mru_n;
     uint8_t dmru[DMRU_N][32]; /* magnitudes |new - old| of recent large changes, most recent first */
     unsigned dmru_n;
+    /* the last storage entries of the current address (slot, old, new), for pair_predict */
+    uint8_t rec_addr[20];
+    struct cantor_delta_entry recent[RECENT_N];
+    unsigned n_recent;
+    struct cantor_kmap newvals; /* distinct new values of this chunk, first-seen order */
+    uint8_t pred[2][32];        /* V_PRED's values for the new value being coded, when pred_ok[i] */
+    bool pred_ok[2];
     uint8_t (*known)[32]; /* V_KNOWN words: empty code hash, then the delta's code hashes */
     size_t n_known;
     uint32_t prev_vtype[8], prev_stype;
@@ -675,6 +705,208 @@ struct ectx {
     uint32_t aux; /* slot type / old value type */
 };
 
+/*
+ * Uniswap V2 (and its forks') cumulative prices: with reserves packed in slot p as
+ * (timestamp 32 | reserve1 112 | reserve0 112), _update adds, once per block in which time moved,
+ *   slot p+1 += (reserve1 << 112) / reserve0 * dt,   slot p+2 += (reserve0 << 112) / reserve1 * dt
+ * with the reserves before the block and dt = new timestamp - old timestamp (mod 2^32). The canonical
+ * order puts slot p before p+1 and p+2, so both sides know p's old and new value by then.
+ * Limbs: 8 x 32 bits, little-endian; arithmetic mod 2^256 like the EVM's.
+ */
+static void w_to_limbs(const uint8_t w[32], uint32_t l[8])
+{
+    for (int i = 0; i < 8; i++)
+        l[i] = (uint32_t)w[31 - 4 * i] | (uint32_t)w[30 - 4 * i] << 8 | (uint32_t)w[29 - 4 * i] << 16 |
+               (uint32_t)w[28 - 4 * i] << 24;
+}
+
+static void limbs_to_w(const uint32_t l[8], uint8_t w[32])
+{
+    for (int i = 0; i < 8; i++) {
+        w[31 - 4 * i] = (uint8_t)l[i];
+        w[30 - 4 * i] = (uint8_t)(l[i] >> 8);
+        w[29 - 4 * i] = (uint8_t)(l[i] >> 16);
+        w[28 - 4 * i] = (uint8_t)(l[i] >> 24);
+    }
+}
+
+/* bits [lo, lo + n) of w as limbs (n <= 112) */
+static void w_field(const uint32_t w[8], unsigned lo, unsigned n, uint32_t out[8])
+{
+    memset(out, 0, 8 * sizeof(uint32_t));
+    for (unsigned b = 0; b < n; b++)
+        if (w[(lo + b) / 32] >> ((lo + b) % 32) & 1)
+            out[b / 32] |= 1u << (b % 32);
+}
+
+/* q = (a << 112) / d, d != 0, a < 2^112 (the quotient fits 224 bits) */
+static void uq_div(const uint32_t a[8], const uint32_t d[8], uint32_t q[8])
+{
+    uint32_t r[8] = {0};
+
+    memset(q, 0, 8 * sizeof(uint32_t));
+    for (int bit = 223; bit >= 0; bit--) {
+        int src = bit - 112, ge = 1;
+        for (int i = 7; i > 0; i--)
+            r[i] = r[i] << 1 | r[i - 1] >> 31;
+        r[0] = r[0] << 1 | (src >= 0 ? a[src / 32] >> (src % 32) & 1 : 0);
+        for (int i = 7; i >= 0; i--)
+            if (r[i] != d[i]) {
+                ge = r[i] > d[i];
+                break;
+            }
+        if (ge) {
+            uint64_t borrow = 0;
+            for (int i = 0; i < 8; i++) {
+                uint64_t x = (uint64_t)r[i] - d[i] - borrow;
+                r[i] = (uint32_t)x;
+                borrow = x >> 63;
+            }
+            q[bit / 32] |= 1u << (bit % 32);
+        }
+    }
+}
+
+static bool limbs_zero(const uint32_t a[8])
+{
+    for (int i = 0; i < 8; i++)
+        if (a[i])
+            return false;
+    return true;
+}
+
+/* Prediction `which` (1: price0 from slot - 1, 2: price1 from slot - 2) for storage slot `slot` of the
+ * current address with old value `old`, if the entries allow one. */
+static bool pair_predict(const struct sc *s, unsigned which, const uint8_t slot[32], const uint8_t old[32],
+                         uint8_t ret[32])
+{
+    for (unsigned k = 0; k < s->n_recent; k++) {
+        const struct cantor_delta_entry *p = &s->recent[k];
+        uint8_t t[32];
+        uint32_t po[8], pn[8], r0[8], r1[8], q[8], o[8], dt;
+        uint64_t c = 0;
+
+        /* which = slot - p->slot, 1 or 2 */
+        if (!word_sub(slot, p->slot, t) || nlz_bytes(t) != 31 || t[31] != which)
+            continue;
+        w_to_limbs(p->old_val, po);
+        w_to_limbs(p->new_val, pn);
+        dt = pn[7] - po[7];
+        w_field(po, 0, 112, r0);
+        w_field(po, 112, 112, r1);
+        if (!dt || limbs_zero(r0) || limbs_zero(r1))
+            return false;
+        if (which == 1)
+            uq_div(r1, r0, q);
+        else
+            uq_div(r0, r1, q);
+        w_to_limbs(old, o);
+        for (int i = 0; i < 8; i++) {
+            c += (uint64_t)o[i] + (uint64_t)q[i] * dt;
+            o[i] = (uint32_t)c;
+            c >>= 32;
+        }
+        limbs_to_w(o, ret);
+        return true;
+    }
+    return false;
+}
+
+/* Packed fields: byte ranges [0,4) timestamp, [4,18) reserve1, [18,32) reserve0. */
+static const uint8_t pack_lo[3] = {18, 4, 0}, pack_len[3] = {14, 14, 4};
+
+static void pack_get(const uint8_t w[32], unsigned f, uint8_t out[32])
+{
+    memset(out, 0, 32);
+    memcpy(out + 32 - pack_len[f], w + pack_lo[f], pack_len[f]);
+}
+
+/* Worth coding w (old before it) field by field: both look like (timestamp | r1 | r0), time went on. */
+static bool pack_fits(const uint8_t w[32], const uint8_t old[32])
+{
+    uint8_t a[32], b[32], d[32];
+
+    for (unsigned f = 0; f < 3; f++) {
+        pack_get(w, f, a);
+        pack_get(old, f, b);
+        if (nlz_bytes(a) == 32 || nlz_bytes(b) == 32)
+            return false;
+        if (f == 2 && (!word_sub(a, b, d) || nlz_bytes(d) < 29))
+            return false;
+    }
+    return true;
+}
+
+/* One field of a V_PACK value: same as before, a new value of the chunk, old +/- a recent change,
+ * or old +/- literal bytes. */
+static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t old[32], const uint32_t *cx0)
+{
+    uint8_t nv[32], ov[32], mag[32];
+    uint32_t t = P_DELTA, v = 0, cx[3] = {f, cx0[0], cx0[1]};
+    bool up = true;
+
+    pack_get(old, f, ov);
+    if (s->mode == M_ENC) {
+        long k;
+        pack_get(w, f, nv);
+        word_absdiff(nv, ov, mag, &up);
+        if (memcmp(nv, ov, 32) == 0) {
+            t = P_SAME;
+        } else if ((k = cantor_kmap_find(&s->newvals, nv)) >= 0) {
+            t = P_VAL;
+            v = (uint32_t)(s->newvals.n - 1 - (size_t)k);
+        } else {
+            for (unsigned i = 0; i < s->dmru_n; i++)
+                if (memcmp(s->dmru[i], mag, 32) == 0) {
+                    t = P_DMRU;
+                    v = i * 2 + up;
+                    break;
+                }
+        }
+    }
+    t = csym(s, F_PACK, 2, t, cx, 3);
+    switch (t) {
+    case P_SAME:
+        memcpy(nv, ov, 32);
+        break;
+    case P_VAL:
+        v = (uint32_t)cint(s, F_PACK + 1, v, cx, 1);
+        if (v >= s->newvals.n) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return;
+        }
+        memcpy(nv, cantor_kmap_key(&s->newvals, s->newvals.n - 1 - v), 32);
+        break;
+    case P_DMRU:
+        v = (uint32_t)cint(s, F_PACK + 2, v, cx, 1);
+        if (v / 2 >= s->dmru_n || !word_add(ov, s->dmru[v / 2], v & 1, nv)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return;
+        }
+        break;
+    default: {
+        unsigned nlz = s->mode == M_ENC ? nlz_bytes(mag) : 0;
+        up = csym(s, F_PACK + 3, 1, up, cx, 1);
+        nlz = csym(s, F_PACK + 4, 6, nlz, cx, 1);
+        if (nlz > 32) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return;
+        }
+        memset(mag, 0, nlz);
+        cbytes(s, F_PACK + 5 + f, mag, nlz, 32, NULL, (uint32_t)f, 2);
+        if (!word_add(ov, mag, up, nv)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return;
+        }
+    }
+    }
+    if (nlz_bytes(nv) < 32u - pack_len[f]) {
+        s->err = CANTOR_ERR_CORRUPT;
+        return;
+    }
+    memcpy(w + pack_lo[f], nv + 32 - pack_len[f], pack_len[f]);
+}
+
 /* One 32-byte value; old (new values only) is the value before. Returns the type used. */
 static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const uint8_t *old)
 {
@@ -692,6 +924,12 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
             t = V_ZERO;
             goto chosen;
         }
+        for (i = 0; i < 2; i++)
+            if (old && s->pred_ok[i] && memcmp(s->pred[i], w, 32) == 0) {
+                t = V_PRED;
+                v = i;
+                goto chosen;
+            }
         for (i = 0; i < s->n_known; i++)
             if (memcmp(s->known[i], w, 32) == 0) {
                 t = V_KNOWN;
@@ -704,6 +942,11 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                 v = i;
                 goto chosen;
             }
+        if (old && (ci = cantor_kmap_find(&s->newvals, w)) >= 0) {
+            t = V_NVAL;
+            v = s->newvals.n - 1 - (size_t)ci;
+            goto chosen;
+        }
         if (nlz == 12) {
             memcpy(k + 12, w + 12, 20);
             ci = cantor_kmap_find(&s->cands, k);
@@ -725,6 +968,10 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                         goto chosen;
                     }
         }
+        if (old && e->kind == CANTOR_KIND_STORAGE && pack_fits(w, old)) {
+            t = V_PACK;
+            goto chosen;
+        }
         {
             /* small value or delta vs the old value, whichever has fewer significant bits */
             uint64_t sv = 0, dv = 0;
@@ -740,6 +987,13 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                 t = V_SMALL;
                 v = sv;
             }
+        }
+        if (t == V_LIT && old && nlz_bytes(old) < 32) {
+            uint8_t mag[32];
+            bool up;
+            word_absdiff(w, old, mag, &up);
+            if (nlz_bytes(mag) > nlz + 1)
+                t = up ? V_DBIG_UP : V_DBIG_DOWN;
         }
     }
 chosen:
@@ -804,6 +1058,71 @@ chosen:
         cbytes(s, F_VLIT + fi, w, nlz, 32, old, e->key_h, 4);
         break;
     }
+    case V_NVAL:
+        v = cint(s, F_VREF + 8 + fi, v, cx, 4);
+        if (!old || v >= s->newvals.n) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        memcpy(w, cantor_kmap_key(&s->newvals, s->newvals.n - 1 - v), 32);
+        break;
+    case V_PACK:
+        if (!old) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        for (unsigned f = 0; f < 3 && !s->err; f++)
+            cpack_field(s, f, w, old, cx + 3);
+        if (s->err)
+            return t;
+        /* the reserves are the pair's token balances: make them V_NVAL / P_VAL targets */
+        for (unsigned f = 0; f < 2; f++) {
+            uint8_t fv[32];
+            enum cantor_err e2;
+            pack_get(w, f, fv);
+            e2 = cantor_kmap_put(&s->newvals, fv, NULL, NULL);
+            if (e2 && e2 != CANTOR_ERR_TOO_LARGE)
+                s->err = e2;
+        }
+        break;
+    case V_PRED:
+        /* which prediction: only coded when both exist */
+        if (s->pred_ok[0] && s->pred_ok[1])
+            v = csym(s, F_VTYPE + 8 + fi, 1, (uint32_t)v, cx, 2);
+        else
+            v = s->pred_ok[0] ? 0 : 1;
+        if (!old || !s->pred_ok[v]) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        memcpy(w, s->pred[v], 32);
+        break;
+    case V_DBIG_UP:
+    case V_DBIG_DOWN: {
+        uint8_t mag[32];
+        unsigned nlz = 0;
+        if (!old) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        if (s->mode == M_ENC) {
+            bool up;
+            word_absdiff(w, old, mag, &up);
+            nlz = nlz_bytes(mag);
+        }
+        nlz = csym(s, F_VNLZ + 8 + fi, 6, nlz, cx, 4);
+        if (nlz > 32) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        memset(mag, 0, nlz);
+        cbytes(s, F_VLIT + 8 + fi, mag, nlz, 32, NULL, e->key_h, 4);
+        if (!word_add(old, mag, t == V_DBIG_UP, w)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        break;
+    }
     case V_DMRU: {
         v = cint(s, F_VREF + 8 + fi, v, cx, 4);
         if (!old || v / 2 >= s->dmru_n || !word_add(old, s->dmru[v / 2], v & 1, w)) {
@@ -823,6 +1142,11 @@ chosen:
         word_absdiff(w, old, mag, &up);
         if (32 - nlz_bytes(mag) >= DMRU_MIN)
             mru_push_in(s->dmru, &s->dmru_n, DMRU_N, mag);
+        if (!s->err && nlz_bytes(w) < 32) {
+            enum cantor_err e2 = cantor_kmap_put(&s->newvals, w, NULL, NULL);
+            if (e2 && e2 != CANTOR_ERR_TOO_LARGE)
+                s->err = e2; /* a full list just stops growing, on both sides */
+        }
     }
     return t;
 }
@@ -1133,6 +1457,7 @@ static enum cantor_err sc_init(struct sc *s, enum sc_mode mode, struct cantor_co
     s->warm = warm;
     cantor_kmap_init(&s->cands, 32, MAX_CANDS);
     cantor_kmap_init(&s->hits, 32, (size_t)MAX_CANDS * (MAP_IDX + MAPV_IDX));
+    cantor_kmap_init(&s->newvals, 32, NEWVALS_MAX);
     for (int i = 0; i < 8; i++)
         s->prev_vtype[i] = V__N;
     s->prev_stype = 8;
@@ -1144,6 +1469,7 @@ static void sc_release(struct sc *s)
     cantor_codehist_release(&s->lcode);
     cantor_kmap_release(&s->cands);
     cantor_kmap_release(&s->hits);
+    cantor_kmap_release(&s->newvals);
     free(s->hit);
     free(s->known);
 }
@@ -1205,7 +1531,23 @@ static void centry(struct sc *s, struct cantor_delta_entry *e, uint32_t addr_h, 
     x.which = 1;
     s->part = CANTOR_PART_NEW;
     x.aux = mix32(stype, ot);
+    s->pred_ok[0] = s->pred_ok[1] = false;
+    if (e->kind == CANTOR_KIND_STORAGE) {
+        if (memcmp(s->rec_addr, e->addr, 20) != 0) {
+            memcpy(s->rec_addr, e->addr, 20);
+            s->n_recent = 0;
+        }
+        for (unsigned i = 0; i < 2; i++)
+            s->pred_ok[i] = pair_predict(s, i + 1, e->slot, e->old_val, s->pred[i]);
+    }
     cvalue(s, &x, e->new_val, e->old_val);
+    s->pred_ok[0] = s->pred_ok[1] = false;
+    if (e->kind == CANTOR_KIND_STORAGE) {
+        memmove(&s->recent[1], &s->recent[0], (RECENT_N - 1) * sizeof(s->recent[0]));
+        s->recent[0] = *e;
+        if (s->n_recent < RECENT_N)
+            s->n_recent++;
+    }
     if (s->mode == M_DEC && memcmp(e->old_val, e->new_val, 32) == 0)
         s->err = CANTOR_ERR_CORRUPT; /* the canonical form has no no-op entries */
 }

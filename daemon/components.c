@@ -12,6 +12,8 @@
 #include "cantor_config.h"
 
 #include "core/log.h"
+#include "daemon/commit.h"
+#include "daemon/compress.h"
 #include "daemon/config.h"
 #include "daemon/devchain.h"
 #include "daemon/follower.h"
@@ -21,6 +23,9 @@
 #include "storage/store.h"
 
 #define DEVCHAIN_READY_TIMEOUT_MS 120000
+
+static struct cantor_compress *compress_engine; /* daemon/compress.h; one daemon per process */
+static struct cantor_commit *commit_engine;     /* daemon/commit.h (roots, MMR, checkpoints) */
 
 static const char *const compression_names[] = {"none", "lz4", "zstd", "snappy"};
 
@@ -160,6 +165,30 @@ static void follower_opts(const struct cantor_config *cfg, struct cantor_followe
     o->batch_size = (uint64_t)cfg->batch_size;
 }
 
+static uint64_t follower_chain_id(void *arg)
+{
+    struct cantor_app *app = arg;
+    struct cantor_follower_status st;
+
+    cantor_follower_get_status(app->follower, &st);
+    return st.caps_known ? st.caps.chain_id : 0;
+}
+
+static enum cantor_err commit_new(struct cantor_app *app)
+{
+    struct cantor_commit_opts co = {.checkpoint_interval = (uint64_t)app->cfg->checkpoint_interval,
+                                    .chain_id_fn = follower_chain_id, .chain_id_arg = app};
+    char kd[4096];
+
+    if (app->cfg->key_dir && app->cfg->key_dir[0])
+        co.key_dir = app->cfg->key_dir;
+    else if (snprintf(kd, sizeof(kd), "%s/keys", app->cfg->data_dir) >= (int)sizeof(kd))
+        return CANTOR_ERR_CONFIG;
+    else
+        co.key_dir = kd;
+    return cantor_commit_new(app->store, &co, &commit_engine);
+}
+
 static enum cantor_err follower_start(struct cantor_app *app)
 {
     struct cantor_follower_opts o;
@@ -167,8 +196,14 @@ static enum cantor_err follower_start(struct cantor_app *app)
 
     follower_opts(app->cfg, &o);
     err = cantor_follower_new(&o, app->store, app->node, &app->follower);
+    if (!err && !(err = cantor_compress_new(app->store, NULL, &compress_engine)))
+        err = cantor_follower_add_hook(app->follower, cantor_compress_hook(compress_engine));
+    if (!err && !(err = commit_new(app)))
+        err = cantor_follower_add_hook(app->follower, cantor_commit_hook(commit_engine));
     if (!err)
         err = cantor_follower_start(app->follower);
+    if (!err)
+        err = cantor_compress_start(compress_engine);
     return err;
 }
 
@@ -183,12 +218,17 @@ static void follower_reload(struct cantor_app *app)
 static void follower_stop(struct cantor_app *app)
 {
     cantor_follower_stop(app->follower);
+    cantor_compress_stop(compress_engine);
 }
 
 static void follower_free(struct cantor_app *app)
 {
     cantor_follower_free(app->follower);
     app->follower = NULL;
+    cantor_commit_free(commit_engine);
+    commit_engine = NULL;
+    cantor_compress_free(compress_engine);
+    compress_engine = NULL;
 }
 
 const struct cantor_app_hooks cantor_follower_hooks = {"follower", follower_start, follower_reload, follower_stop,
@@ -269,6 +309,7 @@ static void api_status(void *arg, struct cantor_api_status *ret)
     snprintf(ret->diff_format, sizeof(ret->diff_format), "%s",
              st.caps_known ? cantor_diff_format_name(st.caps.diff_format) : "none");
     snprintf(ret->model_version, sizeof(ret->model_version), "none");
+    cantor_compress_fill_status(compress_engine, ret);
 }
 
 static enum cantor_err http_start(struct cantor_app *app)
@@ -300,6 +341,8 @@ static enum cantor_err http_start(struct cantor_app *app)
     ctx->data_dir = cfg->data_dir;
     ctx->start_time = time(NULL);
     ctx->version = CANTOR_VERSION;
+    ctx->codec = cantor_compress_api(compress_engine);
+    ctx->commit = commit_engine ? cantor_commit_view(commit_engine) : NULL;
     app->api = ctx;
     o.listen_addr = addr;
     o.max_body = (size_t)cfg->http_max_body;

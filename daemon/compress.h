@@ -23,6 +23,8 @@
 #include "core/codec.h"
 #include "core/err.h"
 #include "daemon/follower.h"
+#include "rpc/api.h"
+#include "rpc/api_codec.h"
 #include "storage/store.h"
 
 #define CANTOR_COMPRESS_TRAIN_BLOCKS_DEFAULT   64u   /* first model: after this many followed blocks */
@@ -75,5 +77,9 @@ void cantor_compress_get_stats(struct cantor_compress *c, struct cantor_compress
 /* One trainer round now, on the calling thread (tests, tools): train if due, compact a step. */
 enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force, bool *ret_promoted);
 enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks, uint64_t *ret_done);
+
+/* The engine as rpc/ sees it (valid while c lives), and its part of /v1/status. */
+const struct cantor_api_codec *cantor_compress_api(struct cantor_compress *c);
+void cantor_compress_fill_status(struct cantor_compress *c, struct cantor_api_status *ret);
 
 #endif

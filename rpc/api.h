@@ -59,6 +59,29 @@ struct cantor_api_status {
     double training_loss; /* last training loss, 0 when unknown */
 };
 
+/*
+ * Commitments, filled by the daemon (daemon/commit.c) since rpc/ cannot call daemon/. Thread-safe.
+ * get_checkpoint: n == UINT64_MAX is the newest. prove: state false = delta proof of the entry changed
+ * in block n, true = state tree proof at n; *ret_doc is freed with cantor_proof_doc_free().
+ */
+struct cantor_checkpoint;
+struct cantor_checkpoint_sigs;
+struct cantor_proof_doc;
+struct cantor_commit_view {
+    void *arg;
+    void (*keys)(void *arg, uint8_t ret_ed_pk[32], uint8_t ret_eth_addr[20]);
+    enum cantor_err (*get_checkpoint)(void *arg, uint64_t n, struct cantor_checkpoint *ret_cp,
+                                      struct cantor_checkpoint_sigs *ret_sigs);
+    enum cantor_err (*make_checkpoint)(void *arg, struct cantor_checkpoint *ret_cp,
+                                       struct cantor_checkpoint_sigs *ret_sigs);
+    enum cantor_err (*prove)(void *arg, bool state, uint64_t n, const uint8_t addr[20], uint8_t kind,
+                             const uint8_t slot[32], struct cantor_proof_doc **ret_doc);
+    double (*roots_ms)(void *arg); /* root maintenance of the last block, for /metrics */
+};
+/* ?format=abi: abi.encode of the DeltaProof / StateProof struct (docs/formats.md "ABI proof encoding"). */
+struct cantor_buf;
+enum cantor_err cantor_api_proof_abi(const struct cantor_proof_doc *doc, struct cantor_buf *out);
+
 struct cantor_api_ctx {
     struct cantor_store *store; /* required */
     uint64_t chain_id;          /* eth_chainId; 0 = take it from get_status (known once the node answered) */
@@ -78,6 +101,8 @@ struct cantor_api_ctx {
     size_t rpc_max_batch; /* 0 = CANTOR_API_MAX_BATCH_DEFAULT */
     /* Set with cantor_api_set_server(); read atomically by /metrics. */
     struct cantor_http_server *server;
+    const struct cantor_commit_view *commit; /* NULL: checkpoint/proof endpoints answer 503 */
+    const struct cantor_api_codec *codec; /* rpc/api_codec.h; NULL = no compression engine (503) */
 };
 
 /* The route table (static, valid forever); *ret_n gets its length. */

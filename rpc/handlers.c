@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/hex.h"
 #include "core/log.h"
+#include "rpc/api_codec.h"
 
 #define METRICS_MAX (256u << 10)
 
@@ -287,6 +288,10 @@ static enum cantor_err h_metrics(void *c, const struct cantor_http_request *req,
             "cantor_uptime_seconds %lld\n",
             st.compression_ratio, model, st.training_loss,
             (long long)(time(NULL) > ctx->start_time ? time(NULL) - ctx->start_time : 0));
+    if (!err && ctx->commit && ctx->commit->roots_ms)
+        err = cantor_buf_printf(&b, "# HELP cantor_roots_ms Root maintenance (delta root, state tree, MMR) of the last block.\n"
+                                    "# TYPE cantor_roots_ms gauge\ncantor_roots_ms %.3f\n",
+                                ctx->commit->roots_ms(ctx->commit->arg));
     if (!err && server)
         err = cantor_http_metrics(server, &b);
     if (err) {
@@ -341,12 +346,26 @@ static const struct cantor_http_route routes[] = {
     {"GET", "/v1/status", CANTOR_HTTP_READ, h_status},
     {"GET", "/v1/blocks/{n}", CANTOR_HTTP_READ, cantor_api_h_block},
     {"GET", "/v1/blocks/{n}/delta", CANTOR_HTTP_READ, cantor_api_h_block_delta},
+    {"GET", "/v1/blocks/{n}/compressed", CANTOR_HTTP_READ, cantor_api_h_block_compressed},
+    {"POST", "/v1/compress", CANTOR_HTTP_READ, cantor_api_h_compress},
+    {"POST", "/v1/decompress", CANTOR_HTTP_READ, cantor_api_h_decompress},
+    {"GET", "/v1/compression/stats", CANTOR_HTTP_READ, cantor_api_h_compression_stats},
     {"GET", "/v1/state/{address}", CANTOR_HTTP_READ, cantor_api_h_state},
     {"GET", "/v1/state/{address}/storage/{slot}", CANTOR_HTTP_READ, cantor_api_h_storage},
     {"GET", "/v1/history/{address}", CANTOR_HTTP_READ, cantor_api_h_history},
     {"GET", "/v1/history/{address}/storage/{slot}", CANTOR_HTTP_READ, cantor_api_h_history_storage},
     {"POST", "/rpc", CANTOR_HTTP_READ, cantor_api_h_rpc},
     {"POST", "/v1/admin/checkpoint", CANTOR_HTTP_ADMIN, h_checkpoint},
+    {"GET", "/v1/checkpoint/keys", CANTOR_HTTP_READ, cantor_api_h_checkpoint_keys},
+    {"GET", "/v1/checkpoint", CANTOR_HTTP_READ, cantor_api_h_checkpoint_latest},
+    {"GET", "/v1/checkpoint/latest", CANTOR_HTTP_READ, cantor_api_h_checkpoint_latest},
+    {"GET", "/v1/checkpoint/{n}", CANTOR_HTTP_READ, cantor_api_h_checkpoint_n},
+    {"POST", "/v1/checkpoint", CANTOR_HTTP_ADMIN, cantor_api_h_checkpoint_make},
+    {"GET", "/v1/proofs/delta/{n}/{address}", CANTOR_HTTP_READ, cantor_api_h_proof_delta},
+    {"GET", "/v1/proofs/delta/{n}/{address}/storage/{slot}", CANTOR_HTTP_READ, cantor_api_h_proof_delta_storage},
+    {"GET", "/v1/proofs/state/{address}", CANTOR_HTTP_READ, cantor_api_h_proof_state},
+    {"GET", "/v1/proofs/state/{address}/storage/{slot}", CANTOR_HTTP_READ, cantor_api_h_proof_state_storage},
+    {"POST", "/v1/verify", CANTOR_HTTP_READ, cantor_api_h_verify},
 };
 
 const struct cantor_http_route *cantor_api_routes(size_t *ret_n)

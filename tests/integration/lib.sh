@@ -134,3 +134,29 @@ print(f"compare: {r['checked']} values checked over {r['blocks']} blocks, {r['mi
 sys.exit(0 if r["mismatches"] == 0 and r["checked"] > 0 else 1)
 PY
 }
+
+# reorg_now DEPTH : a reorg the test controls (the dev chain's own reorgs can be too quick for a
+# follower to see the orphaned blocks). Mines DEPTH blocks of ETH transfers, waits until cantord
+# has them, reverts them and mines DEPTH+1 different blocks. Needs the traffic to be finished.
+reorg_now() {
+    local depth=$1 snap from i to
+    from=$(rpc "$CHAIN_URL" eth_accounts '[]' | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1])')
+    snap=$(rpc "$CHAIN_URL" evm_snapshot '[]')
+    for ((i = 0; i < depth; i++)); do
+        to=$(printf '0x%040x' $((0xdead0000 + RANDOM)))
+        rpc "$CHAIN_URL" eth_sendTransaction "[{\"from\":\"$from\",\"to\":\"$to\",\"value\":\"0x1000\"}]" >/dev/null
+        rpc "$CHAIN_URL" evm_mine '[]' >/dev/null
+    done
+    wait_synced 60
+    rpc "$CHAIN_URL" evm_revert "[$snap]" >/dev/null
+    for ((i = 0; i <= depth; i++)); do
+        to=$(printf '0x%040x' $((0xbeef0000 + RANDOM)))
+        rpc "$CHAIN_URL" eth_sendTransaction "[{\"from\":\"$from\",\"to\":\"$to\",\"value\":\"0x2000\"}]" >/dev/null
+        rpc "$CHAIN_URL" evm_mine '[]' >/dev/null
+    done
+    wait_synced 60
+}
+
+cantord_reorgs() {
+    curl -sf "$API/v1/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s.get("follower", s).get("reorgs", 0))'
+}

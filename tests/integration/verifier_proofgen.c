@@ -7,7 +7,12 @@
  *
  * usage: verifier_proofgen SHARED_DATA_DIR OUT_DIR
  * Writes OUT_DIR/signer (eth address, hex), OUT_DIR/delta-B-I.json and OUT_DIR/state-B-I.json. Every
- * document is verified by cantor_proof_verify_ex before it is written. All memory is local.
+ * document is verified by cantor_proof_verify_ex before it is written.
+ *
+ * usage: verifier_proofgen --delta-root NUMBER FILE
+ * Prints the delta root (core/merkle.c) of the JSON-lines delta in FILE (the entries of GET
+ * /v1/blocks/{n}/delta, one per line) for block NUMBER: the JS side compares it with
+ * @openzeppelin/merkle-tree. All memory is local.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,11 +192,67 @@ static enum cantor_err generate(struct gen *g)
     return fclose(f) == 0 ? CANTOR_OK : CANTOR_ERR_IO;
 }
 
+/* Delta root of a JSON-lines delta file (at most CANTOR_DELTA_MAX_JSON_LINES bytes). */
+static enum cantor_err delta_root(const char *number, const char *path)
+{
+    struct cantor_buf text;
+    struct cantor_delta *d = NULL;
+    struct cantor_merkle_tree *t = NULL;
+    uint8_t chunk[65536], root[CANTOR_HASH_LEN];
+    char hex[2 * CANTOR_HASH_LEN + 3], *end = NULL;
+    unsigned long long n;
+    size_t got;
+    enum cantor_err err = CANTOR_OK;
+    FILE *f = NULL;
+
+    cantor_buf_init(&text, CANTOR_DELTA_MAX_JSON_LINES);
+    n = strtoull(number, &end, 10);
+    if (!*number || *end) {
+        err = CANTOR_ERR_INVALID;
+        goto out;
+    }
+    f = fopen(path, "rb");
+    if (!f) {
+        err = CANTOR_ERR_IO;
+        goto out;
+    }
+    while (!err && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        err = cantor_buf_append(&text, chunk, got);
+    if (!err && ferror(f))
+        err = CANTOR_ERR_IO;
+    if (!err)
+        err = cantor_delta_from_json_lines((const char *)text.data, text.len, n, &d);
+    if (!err && d->n_entries == 0) {
+        memset(root, 0, sizeof(root)); /* docs/formats.md: an empty delta has root zero */
+    } else if (!err) {
+        err = cantor_merkle_build_delta(d, &t);
+        if (!err)
+            cantor_merkle_root(t, root);
+    }
+    if (!err) {
+        cantor_hex_encode(root, sizeof(root), hex);
+        printf("%s\n", hex);
+    }
+out:
+    if (f)
+        fclose(f);
+    cantor_merkle_tree_free(t);
+    cantor_delta_free(d);
+    cantor_buf_release(&text);
+    return err;
+}
+
 int main(int argc, char **argv)
 {
     struct gen g = {0};
     enum cantor_err err;
 
+    if (argc == 4 && strcmp(argv[1], "--delta-root") == 0) {
+        err = delta_root(argv[2], argv[3]);
+        if (err)
+            fprintf(stderr, "verifier_proofgen: %s: %s\n", argv[3], cantor_err_str(err));
+        return err ? 1 : 0;
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: %s SHARED_DATA_DIR OUT_DIR\n", argv[0]);
         return 2;

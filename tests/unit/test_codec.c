@@ -430,6 +430,223 @@ START_TEST(test_mutation_fuzz)
 }
 END_TEST
 
+/* ---- value rules (codec3): a chunk of a delta that follows a rule must be clearly smaller than the
+ * chunk of the same delta with the rule broken by one unit, and both must round-trip ---- */
+
+/* w (32-byte BE) = limbs (8 x 32 bits, little-endian) */
+static void limbs_out(const uint32_t l[8], uint8_t w[32])
+{
+    for (int i = 0; i < 8; i++)
+        for (int b = 0; b < 4; b++)
+            w[31 - 4 * i - b] = (uint8_t)(l[i] >> (8 * b));
+}
+
+/* Uniswap V2 _update, computed independently of the codec: old + ((num << 112) / den) * dt, with a
+ * 32-bit den so plain schoolbook division by one limb does it. */
+static void uni_cumulative(uint64_t num, uint32_t den, uint32_t dt, uint32_t old_low, uint8_t out[32])
+{
+    uint32_t n[8] = {0}, q[8] = {0};
+    uint64_t r = 0, c = 0;
+
+    /* num << 112: 112 = 3 limbs + 16 bits */
+    n[3] = (uint32_t)(num << 16);
+    n[4] = (uint32_t)(num >> 16);
+    n[5] = (uint32_t)(num >> 48);
+    for (int i = 7; i >= 0; i--) {
+        uint64_t cur = (r << 32) | n[i];
+        q[i] = (uint32_t)(cur / den);
+        r = cur % den;
+    }
+    for (int i = 0; i < 8; i++) {
+        c += (uint64_t)q[i] * dt + (i == 0 ? old_low : 0);
+        q[i] = (uint32_t)c;
+        c >>= 32;
+    }
+    limbs_out(q, out);
+}
+
+static void put_u(uint8_t w[32], unsigned lo_byte, unsigned nbytes, uint64_t v)
+{
+    for (unsigned i = 0; i < nbytes && i < 8; i++)
+        w[lo_byte + nbytes - 1 - i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A pair with reserves in slot 8, cumulative prices in 9 and 10; a token moving amt from one holder to
+ * another (amt wider than 64 bits). broken: every ruled value off by one. */
+static struct cantor_delta *rules_delta(int broken)
+{
+    const uint64_t r0 = 3000000007u, r1 = 5000000000000ull, n0 = 3100000007u, n1 = 4900000000000ull;
+    struct cantor_delta *d;
+    struct cantor_delta_entry e;
+
+    ck_assert_int_eq(cantor_delta_new(777, &d), CANTOR_OK);
+    memset(&e, 0, sizeof(e));
+    memset(e.addr, 0x5a, 20);
+    e.kind = CANTOR_KIND_STORAGE;
+    /* slot 8: timestamp 1000 -> 1012, reserves (r1 | r0) -> (n1 | n0) */
+    e.slot[31] = 8;
+    put_u(e.old_val, 0, 4, 1000);
+    put_u(e.old_val, 4, 14, r1);
+    put_u(e.old_val, 18, 14, r0);
+    put_u(e.new_val, 0, 4, 1012);
+    put_u(e.new_val, 4, 14, n1);
+    put_u(e.new_val, 18, 14, n0);
+    ck_assert_int_eq(cantor_delta_add(d, &e), CANTOR_OK);
+    /* slot 9: price0 += (r1 << 112) / r0 * dt; slot 10: price1 += (r0 << 112) / r1 * dt (r1 > 2^32:
+     * only price0 is checked against the independent computation) */
+    e.slot[31] = 9;
+    memset(e.old_val, 0, 32);
+    e.old_val[31] = 77;
+    uni_cumulative(r1, (uint32_t)r0, 12, 77, e.new_val);
+    e.new_val[31] ^= broken & 1;
+    ck_assert_int_eq(cantor_delta_add(d, &e), CANTOR_OK);
+    /* token: holder A (balance 0x40 << 104) pays an 80-bit amount to holder B (same balance) */
+    memset(e.addr, 0x7b, 20);
+    for (int h = 0; h < 2; h++) {
+        int c = 0;
+        memset(e.slot, 0x11 * (h + 1), 32);
+        memset(e.old_val, 0, 32);
+        e.old_val[18] = 0x40;
+        for (int i = 31; i >= 0; i--) { /* new = old -/+ amt, amt bytes 22..31 = 0x9d, 0x8c, ... */
+            int a = i >= 22 ? 0x9d - 17 * (31 - i) : 0;
+            int y = h ? e.old_val[i] + a + c : e.old_val[i] - a - c;
+            c = h ? y > 255 : y < 0;
+            e.new_val[i] = (uint8_t)(y & 0xff);
+        }
+        for (int i = 24; i < 32 && h && (broken & 2); i++)
+            e.new_val[i] ^= (uint8_t)(0x35 + 11 * i); /* an amount B did not get from A */
+        ck_assert_int_eq(cantor_delta_add(d, &e), CANTOR_OK);
+    }
+    ck_assert_int_eq(cantor_delta_finish(d), CANTOR_OK);
+    return d;
+}
+
+static size_t rules_chunk_len(struct cantor_codec_model *m, int broken)
+{
+    struct cantor_delta *d = rules_delta(broken);
+    struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+    struct cantor_buf raw, chunk, back;
+    uint8_t codec;
+    size_t n;
+
+    o.try_zstd = false;
+    encode_delta(d, &raw);
+    cantor_buf_init(&chunk, 0);
+    cantor_buf_init(&back, 0);
+    ck_assert_int_eq(cantor_codec_compress(m, NULL, &o, raw.data, raw.len, &chunk, &codec), CANTOR_OK);
+    ck_assert_int_eq(codec, CANTOR_CODEC_CM);
+    ck_assert_int_eq(cantor_codec_decompress(m, NULL, chunk.data, chunk.len, &back), CANTOR_OK);
+    ck_assert_uint_eq(back.len, raw.len);
+    ck_assert_mem_eq(back.data, raw.data, raw.len);
+    n = chunk.len;
+    cantor_buf_release(&raw);
+    cantor_buf_release(&chunk);
+    cantor_buf_release(&back);
+    cantor_delta_free(d);
+    return n;
+}
+
+START_TEST(test_value_rules)
+{
+    struct cantor_codec_model *m;
+    size_t good, bad_price, bad_token;
+
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    good = rules_chunk_len(m, 0);
+    bad_price = rules_chunk_len(m, 1);
+    bad_token = rules_chunk_len(m, 2);
+    /* price0 and the receiver's balance come almost free when the rules hold (each rule broken costs
+     * bytes: the same values then take the literal paths) */
+    ck_assert_uint_lt(good + 6, bad_price);
+    ck_assert_uint_lt(good + 6, bad_token);
+    cantor_codec_model_free(m);
+}
+END_TEST
+
+/* Version 1 chunks (32-byte model hash, stored delta root) still decode; v2 headers are compact. */
+START_TEST(test_chunk_v1_compat)
+{
+    struct cantor_delta *d = load(eval_files[1]);
+    struct cantor_buf raw, chunk, out;
+    struct cantor_chunk_info ci;
+    struct cantor_codec_model *m;
+    struct cantor_codec_opts o = {0}; /* raw only */
+    struct cantor_keccak k;
+    uint8_t h[32];
+    size_t n, root_pos;
+
+    encode_delta(d, &raw);
+    cantor_buf_init(&chunk, 0);
+    cantor_buf_init(&out, 0);
+    /* v2 raw chunk: header well under the 80 bytes of v1 */
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_compress(m, NULL, &o, raw.data, raw.len, &chunk, NULL), CANTOR_OK);
+    ck_assert_int_eq(cantor_chunk_parse_header(chunk.data, chunk.len, &ci), CANTOR_OK);
+    ck_assert_uint_eq(ci.version, CANTOR_CHUNK_VERSION);
+    ck_assert_uint_le(ci.header_len, 36);
+    /* a v1 raw chunk built by hand from docs/formats.md */
+    chunk.len = 0;
+    ck_assert_int_eq(cantor_buf_append(&chunk, "CNTC\x01\x00\x00", 7), CANTOR_OK);
+    memset(h, 0, 32);
+    ck_assert_int_eq(cantor_buf_append(&chunk, h, 32), CANTOR_OK);
+    {
+        uint8_t v[24];
+        size_t vn = 0;
+        uint64_t vals[2] = {d->block_number, 0};
+        for (int i = 0; i < 2; i++) {
+            uint64_t x = vals[i];
+            do {
+                v[vn] = (uint8_t)(x & 0x7f) | (x >> 7 ? 0x80 : 0);
+                vn++;
+                x >>= 7;
+            } while (x);
+        }
+        for (uint64_t x = raw.len;; x >>= 7) {
+            v[vn++] = (uint8_t)(x & 0x7f) | (x >> 7 ? 0x80 : 0);
+            if (!(x >> 7))
+                break;
+        }
+        ck_assert_int_eq(cantor_buf_append(&chunk, v, vn), CANTOR_OK);
+    }
+    cantor_keccak256(raw.data, raw.len, h);
+    root_pos = chunk.len;
+    ck_assert_int_eq(cantor_buf_append(&chunk, h, 32), CANTOR_OK);
+    {
+        uint8_t v[4];
+        size_t vn = 0;
+        for (uint64_t x = raw.len;; x >>= 7) {
+            v[vn++] = (uint8_t)(x & 0x7f) | (x >> 7 ? 0x80 : 0);
+            if (!(x >> 7))
+                break;
+        }
+        ck_assert_int_eq(cantor_buf_append(&chunk, v, vn), CANTOR_OK);
+    }
+    cantor_keccak256_init(&k);
+    cantor_keccak_update(&k, chunk.data, chunk.len);
+    cantor_keccak_update(&k, raw.data, raw.len);
+    cantor_keccak_final(&k, h, 32);
+    ck_assert_int_eq(cantor_buf_append(&chunk, h, 8), CANTOR_OK);
+    n = chunk.len;
+    ck_assert_int_eq(cantor_buf_append(&chunk, raw.data, raw.len), CANTOR_OK);
+    ck_assert_int_eq(cantor_chunk_parse_header(chunk.data, chunk.len, &ci), CANTOR_OK);
+    ck_assert_uint_eq(ci.version, CANTOR_CHUNK_VERSION_1);
+    ck_assert_uint_eq(ci.header_len, n);
+    ck_assert_int_eq(cantor_codec_decompress(NULL, NULL, chunk.data, chunk.len, &out), CANTOR_OK);
+    ck_assert_uint_eq(out.len, raw.len);
+    ck_assert_mem_eq(out.data, raw.data, raw.len);
+    /* the stored delta root is checked: damage it */
+    ck_assert_mem_eq(ci.delta_root, chunk.data + root_pos, 32);
+    chunk.data[root_pos + 5] ^= 1;
+    out.len = 0;
+    ck_assert_int_eq(cantor_codec_decompress(NULL, NULL, chunk.data, chunk.len, &out), CANTOR_ERR_CHECKSUM);
+    cantor_buf_release(&raw);
+    cantor_buf_release(&chunk);
+    cantor_buf_release(&out);
+    cantor_delta_free(d);
+    cantor_codec_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("codec");
@@ -443,6 +660,8 @@ int main(void)
     tcase_add_test(tc, test_code_match_model);
     tcase_add_test(tc, test_determinism_golden);
     tcase_add_test(tc, test_mutation_fuzz);
+    tcase_add_test(tc, test_value_rules);
+    tcase_add_test(tc, test_chunk_v1_compat);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

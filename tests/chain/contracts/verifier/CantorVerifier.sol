@@ -161,7 +161,8 @@ contract CantorVerifier {
         uint256 first;
         uint256 height = type(uint256).max;
         uint256 peak;
-        for (uint256 b = 64; b-- > 0;) {
+        for (uint256 bb = 64; bb > 0; bb--) {
+            uint256 b = bb - 1;
             if ((count >> b) & 1 == 0) continue;
             if (height == type(uint256).max && idx < first + (uint256(1) << b)) {
                 height = b;
@@ -208,7 +209,8 @@ contract CantorVerifier {
             return false;
         }
         uint256 j = bits;
-        for (uint256 lvl = depth; lvl-- > 0;) {
+        for (uint256 l = depth; l > 0; l--) {
+            uint256 lvl = l - 1;
             bytes32 sib;
             if ((bitmap >> (255 - lvl)) & 1 == 1) sib = p.smtSiblings[--j];
             if ((uint256(key) >> (255 - lvl)) & 1 == 1) {

@@ -1,0 +1,1009 @@
+/*
+ * compress.c - see compress.h. Store records owned here:
+ *   CF_CHUNKS  block (BE u64)          -> chunk (docs/formats.md "Chunk container")
+ *   CF_MODELS  model hash (32)         -> "CMV1" | n u32 | n x block u64 (the training blocks, in order)
+ *   meta u.compress.active             -> model hash 32 | block the training ended at u64
+ *   meta u.compress.compact            -> next u64 | end u64 | target model hash 32
+ * A model version is rebuilt by training a fresh model on the deltas of its blocks and is accepted
+ * only when the rebuilt hash equals the key, so a chunk decodes after a restart exactly as before.
+ */
+#include "daemon/compress.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/hex.h"
+#include "core/log.h"
+#include "storage/keys.h"
+
+#define MODEL_MAGIC     "CMV1"
+#define META_ACTIVE     "compress.active"
+#define META_COMPACT    "compress.compact"
+#define META_KEY_ACTIVE "u.compress.active"
+#define META_KEY_COMPACT "u.compress.compact"
+#define MAX_SCAN_CHUNKS (1u << 26)
+
+struct model_slot {
+    uint8_t hash[32];
+    struct cantor_codec_model *m;
+    uint64_t used;
+};
+
+struct cantor_compress {
+    struct cantor_store *store;
+    struct cantor_compress_opts o;
+    struct cantor_block_hook hook;
+    pthread_mutex_t lock; /* models, active, stats: and every use of a cached model */
+    struct model_slot models[CANTOR_COMPRESS_MAX_MODELS];
+    size_t n_models;
+    uint64_t tick;
+    uint8_t active[32], untrained[32];
+    uint64_t trained_head; /* last block of the active model's training (0 with the untrained one) */
+    struct cantor_compress_stats st;
+    uint64_t rb_raw, rb_stored; /* the chunk a pending rollback removes */
+    int rb_codec;
+    /* Compaction vs rollback: a rollback bumps gen under write_lock before its batch commits, and
+       compaction commits only under write_lock with gen unchanged since it read the block. */
+    pthread_mutex_t write_lock;
+    uint64_t gen;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+    atomic_bool stopping;
+    bool thread_started;
+    pthread_t thread;
+    struct cantor_api_codec api;
+};
+
+struct prepared {
+    uint8_t *chunk;
+    size_t len;
+    uint64_t raw_len;
+    uint8_t codec;
+};
+
+struct lookup_arg {
+    struct cantor_store *store;
+    uint64_t parent;
+    bool has_parent;
+};
+
+/*
+ * The state before block parent+1, identical for the encoder (store head = parent) and any later
+ * decoder (head beyond): only keys whose first change is at or below parent are known, with the value
+ * of their last change <= parent. Later changes and observed base values are ignored on purpose: the
+ * encoder could not see them.
+ */
+static bool state_lookup(void *arg, const uint8_t addr[20], uint8_t kind, const uint8_t slot[32],
+                         uint8_t ret_val[32])
+{
+    struct lookup_arg *a = arg;
+    const uint8_t *s = kind == CANTOR_KIND_STORAGE ? slot : NULL;
+    uint64_t first = 0, next = 0;
+    size_t n = 0;
+    bool known = false;
+
+    if (!a->has_parent || kind > CANTOR_KIND_STORAGE)
+        return false;
+    if (cantor_store_history(a->store, addr, kind, s, 0, 1, &first, &n, &next) || n == 0 || first > a->parent)
+        return false;
+    if (cantor_store_get_value(a->store, addr, kind, s, a->parent, ret_val, &known))
+        return false;
+    return known;
+}
+
+static enum cantor_err warm_ctx(struct cantor_compress *c, uint64_t block, struct lookup_arg *la,
+                                struct cantor_codec_ctx **ret_ctx)
+{
+    struct cantor_codec_state st;
+    enum cantor_err err = cantor_codec_ctx_new(ret_ctx);
+
+    if (err)
+        return err;
+    la->store = c->store;
+    la->has_parent = block > 0;
+    la->parent = block ? block - 1 : 0;
+    st.lookup = state_lookup;
+    st.arg = la;
+    cantor_codec_ctx_set_state(*ret_ctx, &st);
+    return CANTOR_OK;
+}
+
+/* ---- model registry ---- */
+
+static enum cantor_err model_record(const uint64_t *blocks, size_t n, uint8_t **ret_val, size_t *ret_len)
+{
+    size_t len = 8 + 8 * n;
+    uint8_t *v = malloc(len);
+
+    if (!v)
+        return CANTOR_ERR_NOMEM;
+    memcpy(v, MODEL_MAGIC, 4);
+    cantor_be32_put(v + 4, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        cantor_be64_put(v + 8 + 8 * i, blocks[i]);
+    *ret_val = v;
+    *ret_len = len;
+    return CANTOR_OK;
+}
+
+static void free_deltas(struct cantor_delta **d, size_t n)
+{
+    for (size_t i = 0; d && i < n; i++)
+        cantor_delta_free(d[i]);
+    free(d);
+}
+
+static enum cantor_err train_on(struct cantor_store *store, const uint64_t *blocks, size_t n,
+                                struct cantor_codec_model **ret_m)
+{
+    struct cantor_delta **d = calloc(n ? n : 1, sizeof(*d));
+    struct cantor_codec_model *m = NULL;
+    enum cantor_err err = d ? CANTOR_OK : CANTOR_ERR_NOMEM;
+
+    for (size_t i = 0; !err && i < n; i++)
+        err = cantor_store_get_delta(store, blocks[i], &d[i]);
+    if (!err)
+        err = cantor_codec_model_new(&m);
+    if (!err && n)
+        err = cantor_codec_model_train(m, (const struct cantor_delta *const *)d, n);
+    free_deltas(d, n);
+    if (err) {
+        cantor_codec_model_free(m);
+        return err;
+    }
+    *ret_m = m;
+    return CANTOR_OK;
+}
+
+/* Rebuild a registered version from the store (slow: no lock held). */
+static enum cantor_err model_build(struct cantor_compress *c, const uint8_t hash[32],
+                                   struct cantor_codec_model **ret_m)
+{
+    struct cantor_codec_model *m = NULL;
+    uint8_t *v = NULL, got[32];
+    uint64_t *blocks = NULL;
+    size_t len = 0, n;
+    enum cantor_err err;
+
+    if (memcmp(hash, c->untrained, 32) == 0)
+        return cantor_codec_model_new(ret_m);
+    err = cantor_store_get_raw(c->store, CANTOR_CF_MODELS, hash, 32, &v, &len);
+    if (err == CANTOR_ERR_NOT_FOUND)
+        return CANTOR_ERR_UNKNOWN_MODEL;
+    if (err)
+        return err;
+    err = CANTOR_ERR_CORRUPT;
+    if (len < 8 || memcmp(v, MODEL_MAGIC, 4) != 0)
+        goto out;
+    n = cantor_be32_get(v + 4);
+    if (n > CANTOR_COMPRESS_MAX_TRAIN_BLOCKS || len != 8 + 8 * n)
+        goto out;
+    err = CANTOR_ERR_NOMEM;
+    blocks = calloc(n ? n : 1, sizeof(*blocks));
+    if (!blocks)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        blocks[i] = cantor_be64_get(v + 8 + 8 * i);
+    err = train_on(c->store, blocks, n, &m);
+    if (err == CANTOR_ERR_NOT_FOUND)
+        err = CANTOR_ERR_UNKNOWN_MODEL; /* its training blocks were pruned */
+    if (err)
+        goto out;
+    cantor_codec_model_hash(m, got);
+    if (memcmp(got, hash, 32) != 0) {
+        log_error("compress", "model rebuilt from the store does not match its version hash");
+        err = CANTOR_ERR_MISMATCH;
+        goto out;
+    }
+    *ret_m = m;
+    m = NULL;
+out:
+    cantor_codec_model_free(m);
+    free(blocks);
+    free(v);
+    return err;
+}
+
+/* Called with c->lock held; takes ownership of m. Evicts the least recently used non-active model. */
+static struct cantor_codec_model *cache_insert(struct cantor_compress *c, const uint8_t hash[32],
+                                               struct cantor_codec_model *m)
+{
+    size_t victim = c->n_models;
+
+    for (size_t i = 0; i < c->n_models; i++)
+        if (memcmp(c->models[i].hash, hash, 32) == 0) {
+            cantor_codec_model_free(m); /* another thread built it meanwhile */
+            c->models[i].used = ++c->tick;
+            return c->models[i].m;
+        }
+    if (c->n_models < CANTOR_COMPRESS_MAX_MODELS) {
+        victim = c->n_models++;
+    } else {
+        for (size_t i = 0; i < c->n_models; i++)
+            if (memcmp(c->models[i].hash, c->active, 32) != 0 &&
+                (victim == c->n_models || c->models[i].used < c->models[victim].used))
+                victim = i;
+        cantor_codec_model_free(c->models[victim].m);
+    }
+    memcpy(c->models[victim].hash, hash, 32);
+    c->models[victim].m = m;
+    c->models[victim].used = ++c->tick;
+    return m;
+}
+
+/* Called with c->lock held; may drop and retake it while a version is rebuilt. */
+static enum cantor_err model_get(struct cantor_compress *c, const uint8_t hash[32],
+                                 struct cantor_codec_model **ret_m)
+{
+    struct cantor_codec_model *m = NULL;
+    uint8_t h[32];
+    enum cantor_err err;
+
+    memcpy(h, hash, 32);
+    for (size_t i = 0; i < c->n_models; i++)
+        if (memcmp(c->models[i].hash, h, 32) == 0) {
+            c->models[i].used = ++c->tick;
+            *ret_m = c->models[i].m;
+            return CANTOR_OK;
+        }
+    pthread_mutex_unlock(&c->lock);
+    err = model_build(c, h, &m);
+    pthread_mutex_lock(&c->lock);
+    if (err)
+        return err;
+    *ret_m = cache_insert(c, h, m);
+    return CANTOR_OK;
+}
+
+struct prefix_hit {
+    uint8_t hash[32];
+    size_t n;
+};
+
+static enum cantor_err prefix_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *ctx)
+{
+    struct prefix_hit *h = ctx;
+
+    (void)val;
+    (void)vlen;
+    if (klen == 32 && h->n++ == 0)
+        memcpy(h->hash, key, 32);
+    return CANTOR_OK;
+}
+
+/* A chunk names its model by a hash prefix (8 bytes in chunk v2, 32 in v1); called with c->lock held. */
+static enum cantor_err model_get_prefix(struct cantor_compress *c, const uint8_t *prefix, size_t plen,
+                                        struct cantor_codec_model **ret_m)
+{
+    struct prefix_hit hit = {{0}, 0};
+    enum cantor_err err;
+
+    if (plen == 0 || plen > 32)
+        return CANTOR_ERR_UNKNOWN_MODEL;
+    for (size_t i = 0; i < c->n_models; i++)
+        if (memcmp(c->models[i].hash, prefix, plen) == 0)
+            return model_get(c, c->models[i].hash, ret_m);
+    if (memcmp(c->untrained, prefix, plen) == 0)
+        return model_get(c, c->untrained, ret_m);
+    err = cantor_store_scan(c->store, CANTOR_CF_MODELS, prefix, plen, 2, prefix_cb, &hit);
+    if (err)
+        return err;
+    if (hit.n != 1) {
+        if (hit.n > 1)
+            log_error("compress", "two registered models share a chunk's model prefix");
+        return CANTOR_ERR_UNKNOWN_MODEL;
+    }
+    return model_get(c, hit.hash, ret_m);
+}
+
+/* ---- coding ---- */
+
+/* Code block's canonical bytes warm with model m; called with c->lock held. */
+static enum cantor_err encode_block(struct cantor_compress *c, struct cantor_codec_model *m, uint64_t block,
+                                    const uint8_t *raw, size_t len, struct cantor_buf *out, uint8_t *ret_codec)
+{
+    struct cantor_codec_ctx *ctx = NULL;
+    struct lookup_arg la;
+    enum cantor_err err = warm_ctx(c, block, &la, &ctx);
+
+    if (!err)
+        err = cantor_codec_compress(m, ctx, NULL, raw, len, out, ret_codec);
+    cantor_codec_ctx_free(ctx);
+    return err;
+}
+
+/* Called with c->lock held. */
+static enum cantor_err decode_locked(struct cantor_compress *c, const uint8_t *chunk, size_t len,
+                                     struct cantor_buf *out)
+{
+    struct cantor_chunk_info info;
+    struct cantor_codec_model *m = NULL;
+    struct cantor_codec_ctx *ctx = NULL;
+    struct lookup_arg la;
+    static const uint8_t zero[32];
+    enum cantor_err err = cantor_chunk_parse_header(chunk, len, &info);
+
+    if (err)
+        return err;
+    if (info.codec == CANTOR_CODEC_RAW && memcmp(info.model_hash, zero, 32) == 0)
+        err = model_get(c, c->active, &m);
+    else
+        err = model_get_prefix(c, info.model_hash, info.model_hash_len, &m);
+    if (!err && (info.flags & CANTOR_CHUNK_FLAG_WARM))
+        err = warm_ctx(c, info.first_block, &la, &ctx);
+    if (!err)
+        err = cantor_codec_decompress(m, ctx, chunk, len, out);
+    cantor_codec_ctx_free(ctx);
+    return err;
+}
+
+enum cantor_err cantor_compress_decode(struct cantor_compress *c, const uint8_t *chunk, size_t len,
+                                       struct cantor_buf *out)
+{
+    enum cantor_err err;
+
+    if (!c || !chunk || !out)
+        return CANTOR_ERR_INVALID;
+    if (len > CANTOR_CHUNK_MAX_LEN)
+        return CANTOR_ERR_TOO_LARGE;
+    pthread_mutex_lock(&c->lock);
+    err = decode_locked(c, chunk, len, out);
+    pthread_mutex_unlock(&c->lock);
+    return err;
+}
+
+enum cantor_err cantor_compress_encode(struct cantor_compress *c, const uint8_t *raw, size_t len,
+                                       struct cantor_buf *out)
+{
+    struct cantor_codec_model *m = NULL;
+    enum cantor_err err;
+
+    if (!c || !raw || !out)
+        return CANTOR_ERR_INVALID;
+    if (len > CANTOR_CHUNK_MAX_RAW)
+        return CANTOR_ERR_TOO_LARGE;
+    pthread_mutex_lock(&c->lock);
+    err = model_get(c, c->active, &m);
+    if (!err)
+        err = cantor_codec_compress(m, NULL, NULL, raw, len, out, NULL);
+    pthread_mutex_unlock(&c->lock);
+    return err;
+}
+
+/* ---- block hook ---- */
+
+static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *meta, const struct cantor_delta *delta,
+                                    const uint8_t *canonical, size_t canonical_len, void **ret_state)
+{
+    struct cantor_compress *c = arg;
+    struct cantor_codec_model *m = NULL;
+    struct prepared *p;
+    struct cantor_buf out;
+    enum cantor_err err;
+
+    (void)delta;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return CANTOR_ERR_NOMEM;
+    cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
+    pthread_mutex_lock(&c->lock);
+    err = model_get(c, c->active, &m);
+    if (!err)
+        err = encode_block(c, m, meta->number, canonical, canonical_len, &out, &p->codec);
+    pthread_mutex_unlock(&c->lock);
+    if (err) {
+        log_error("compress", "block %llu: %s", (unsigned long long)meta->number, cantor_err_str(err));
+        cantor_buf_release(&out);
+        free(p);
+        return err;
+    }
+    p->raw_len = canonical_len;
+    p->chunk = cantor_buf_detach(&out, &p->len);
+    *ret_state = p;
+    return CANTOR_OK;
+}
+
+static enum cantor_err hook_write(void *arg, struct cantor_store_batch *b, uint64_t block, void *state)
+{
+    struct prepared *p = state;
+    uint8_t k[8];
+
+    (void)arg;
+    cantor_be64_put(k, block);
+    return cantor_store_batch_put(b, CANTOR_CF_CHUNKS, k, 8, p->chunk, p->len);
+}
+
+static void hook_committed(void *arg, uint64_t block, void *state)
+{
+    struct cantor_compress *c = arg;
+    struct prepared *p = state;
+
+    (void)block;
+    pthread_mutex_lock(&c->lock);
+    c->st.blocks++;
+    c->st.raw_bytes += p->raw_len;
+    c->st.stored_bytes += p->len;
+    if (p->codec < 4)
+        c->st.per_codec[p->codec]++;
+    pthread_mutex_unlock(&c->lock);
+    free(p->chunk);
+    free(p);
+}
+
+static void hook_discard(void *arg, void *state)
+{
+    struct prepared *p = state;
+
+    (void)arg;
+    if (p)
+        free(p->chunk);
+    free(p);
+}
+
+/* The store's rollback deletes the chunk itself; remember its size for the stats. */
+static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, uint64_t block)
+{
+    struct cantor_compress *c = arg;
+    struct cantor_chunk_info info;
+    uint8_t *chunk = NULL;
+    size_t len = 0;
+
+    (void)b;
+    pthread_mutex_lock(&c->write_lock);
+    c->gen++;
+    pthread_mutex_unlock(&c->write_lock);
+    pthread_mutex_lock(&c->lock);
+    c->rb_raw = c->rb_stored = 0;
+    c->rb_codec = -1;
+    if (cantor_store_get_chunk(c->store, block, &chunk, &len) == CANTOR_OK &&
+        cantor_chunk_parse_header(chunk, len, &info) == CANTOR_OK) {
+        c->rb_raw = info.raw_len;
+        c->rb_stored = len;
+        c->rb_codec = info.codec;
+    }
+    pthread_mutex_unlock(&c->lock);
+    free(chunk);
+    return CANTOR_OK;
+}
+
+static void hook_rolled_back(void *arg, uint64_t block)
+{
+    struct cantor_compress *c = arg;
+
+    (void)block;
+    pthread_mutex_lock(&c->lock);
+    if (c->rb_codec >= 0) {
+        c->st.blocks -= c->st.blocks ? 1 : 0;
+        c->st.raw_bytes -= c->rb_raw <= c->st.raw_bytes ? c->rb_raw : c->st.raw_bytes;
+        c->st.stored_bytes -= c->rb_stored <= c->st.stored_bytes ? c->rb_stored : c->st.stored_bytes;
+        if (c->rb_codec < 4 && c->st.per_codec[c->rb_codec])
+            c->st.per_codec[c->rb_codec]--;
+    }
+    c->rb_codec = -1;
+    pthread_mutex_unlock(&c->lock);
+}
+
+const struct cantor_block_hook *cantor_compress_hook(struct cantor_compress *c)
+{
+    return c ? &c->hook : NULL;
+}
+
+/* ---- training ---- */
+
+/* Held-out bytes of blocks [from, to] coded warm with m; m is private or c->lock is held. */
+static enum cantor_err holdout_bytes(struct cantor_compress *c, struct cantor_codec_model *m, uint64_t from,
+                                     uint64_t to, uint64_t *ret_bytes, uint64_t *ret_raw)
+{
+    struct cantor_buf out;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    enum cantor_err err = CANTOR_OK;
+
+    *ret_bytes = *ret_raw = 0;
+    cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
+    for (uint64_t b = from; !err && b <= to; b++) {
+        err = cantor_store_get_delta_bytes(c->store, b, &raw, &len);
+        if (!err)
+            err = encode_block(c, m, b, raw, len, &out, NULL);
+        *ret_bytes += out.len;
+        *ret_raw += len;
+        cantor_buf_reset(&out);
+        free(raw);
+        raw = NULL;
+    }
+    cantor_buf_release(&out);
+    return err;
+}
+
+static enum cantor_err save_compact(struct cantor_compress *c, struct cantor_store_batch *b, uint64_t next,
+                                    uint64_t end, const uint8_t target[32])
+{
+    uint8_t v[48];
+
+    cantor_be64_put(v, next);
+    cantor_be64_put(v + 8, end);
+    memcpy(v + 16, target, 32);
+    (void)c;
+    return cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_COMPACT, strlen(META_KEY_COMPACT), v, sizeof(v));
+}
+
+/* Register the version and make it active, with the compaction range, in one batch. */
+static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_model *m, const uint8_t hash[32],
+                               const uint64_t *blocks, size_t n, uint64_t head, uint64_t first)
+{
+    struct cantor_store_batch *b = NULL;
+    uint8_t *rec = NULL, act[40];
+    size_t rlen = 0;
+    enum cantor_err err = model_record(blocks, n, &rec, &rlen);
+
+    if (!err)
+        err = cantor_store_batch_new(c->store, &b);
+    if (!err)
+        err = cantor_store_batch_put(b, CANTOR_CF_MODELS, hash, 32, rec, rlen);
+    memcpy(act, hash, 32);
+    cantor_be64_put(act + 32, head);
+    if (!err)
+        err = cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_ACTIVE, strlen(META_KEY_ACTIVE), act, 40);
+    if (!err)
+        err = save_compact(c, b, first, head, hash);
+    if (!err)
+        err = cantor_store_batch_commit(b);
+    cantor_store_batch_free(b);
+    free(rec);
+    if (err)
+        return err;
+    pthread_mutex_lock(&c->lock);
+    cache_insert(c, hash, m);
+    memcpy(c->active, hash, 32);
+    c->trained_head = head;
+    memcpy(c->st.active_model, hash, 32);
+    c->st.trained = true;
+    c->st.promotions++;
+    c->st.compact_next = first;
+    c->st.compact_end = head;
+    pthread_mutex_unlock(&c->lock);
+    return CANTOR_OK;
+}
+
+enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force, bool *ret_promoted)
+{
+    struct cantor_store_stats ss;
+    struct cantor_codec_model *m = NULL, *am = NULL;
+    uint64_t head = 0, first, k, hold, *blocks = NULL, new_b = 0, old_b = 0, raw_b = 0;
+    uint8_t hash[32];
+    bool empty = true, trained, due;
+    size_t n;
+    enum cantor_err err;
+
+    if (ret_promoted)
+        *ret_promoted = false;
+    if (!c)
+        return CANTOR_ERR_INVALID;
+    err = cantor_store_head(c->store, &head, NULL, &empty);
+    if (err || empty)
+        return err;
+    err = cantor_store_stats(c->store, &ss);
+    if (err)
+        return err;
+    first = ss.first_followed > ss.first_retained ? ss.first_followed : ss.first_retained;
+    if (head < first)
+        return CANTOR_OK;
+    pthread_mutex_lock(&c->lock);
+    trained = memcmp(c->active, c->untrained, 32) != 0;
+    due = force || (!trained && head - first + 1 >= c->o.train_blocks) ||
+          (trained && head >= c->trained_head + c->o.retrain_every);
+    pthread_mutex_unlock(&c->lock);
+    k = head - first + 1;
+    if (!due || k < 2)
+        return CANTOR_OK;
+    if (k > CANTOR_COMPRESS_MAX_TRAIN_BLOCKS)
+        k = CANTOR_COMPRESS_MAX_TRAIN_BLOCKS;
+    hold = k / 5 ? k / 5 : 1;
+    n = (size_t)(k - hold);
+    blocks = calloc(n, sizeof(*blocks));
+    if (!blocks)
+        return CANTOR_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        blocks[i] = head - k + 1 + i;
+    err = train_on(c->store, blocks, n, &m);
+    if (err)
+        goto out;
+    cantor_codec_model_hash(m, hash);
+    err = holdout_bytes(c, m, head - hold + 1, head, &new_b, &raw_b);
+    if (!err) {
+        pthread_mutex_lock(&c->lock);
+        err = model_get(c, c->active, &am);
+        if (!err)
+            err = holdout_bytes(c, am, head - hold + 1, head, &old_b, &raw_b);
+        c->st.trainings++;
+        c->st.last_training = time(NULL);
+        c->st.last_train_first = blocks[0];
+        c->st.last_train_last = blocks[n - 1];
+        c->st.last_holdout_new = new_b;
+        c->st.last_holdout_old = old_b;
+        c->st.last_loss = raw_b ? 8.0 * (double)new_b / (double)raw_b : 0;
+        if (!err && !(new_b < old_b))
+            c->trained_head = head; /* not better: wait another retrain_every blocks */
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (err)
+        goto out;
+    log_info("compress", "trained on blocks %llu..%llu: held-out %llu bytes (active model: %llu)",
+             (unsigned long long)blocks[0], (unsigned long long)blocks[n - 1], (unsigned long long)new_b,
+             (unsigned long long)old_b);
+    if (new_b < old_b) {
+        err = promote(c, m, hash, blocks, n, head, first);
+        m = NULL; /* owned by the cache now (or freed by cache_insert) */
+        if (!err && ret_promoted)
+            *ret_promoted = true;
+    }
+out:
+    cantor_codec_model_free(m);
+    free(blocks);
+    if (err)
+        log_warn("compress", "training failed: %s", cantor_err_str(err));
+    return err;
+}
+
+/* ---- compaction ---- */
+
+static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, const uint8_t target[32],
+                                   bool *ret_replaced)
+{
+    struct cantor_chunk_info info;
+    struct cantor_codec_model *m = NULL;
+    struct cantor_store_batch *b = NULL;
+    struct cantor_buf out, check;
+    uint8_t *old = NULL, *raw = NULL, k[8], codec = 0;
+    size_t old_len = 0, raw_len = 0;
+    uint64_t gen, head = 0;
+    bool empty = true;
+    enum cantor_err err;
+
+    *ret_replaced = false;
+    cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
+    cantor_buf_init(&check, CANTOR_CHUNK_MAX_RAW);
+    pthread_mutex_lock(&c->write_lock);
+    gen = c->gen;
+    pthread_mutex_unlock(&c->write_lock);
+    err = cantor_store_get_chunk(c->store, block, &old, &old_len);
+    if (!err)
+        err = cantor_chunk_parse_header(old, old_len, &info);
+    if (!err && memcmp(info.model_hash, target, info.model_hash_len) == 0)
+        goto out; /* already coded with the target */
+    if (!err)
+        err = cantor_store_get_delta_bytes(c->store, block, &raw, &raw_len);
+    if (err == CANTOR_ERR_NOT_FOUND) {
+        err = CANTOR_OK; /* pruned or rolled back: nothing to re-encode */
+        goto out;
+    }
+    if (err)
+        goto out;
+    pthread_mutex_lock(&c->lock);
+    err = model_get(c, target, &m);
+    if (!err)
+        err = encode_block(c, m, block, raw, raw_len, &out, &codec);
+    /* Never replace a chunk by one that does not decode back to the same canonical bytes. */
+    if (!err)
+        err = decode_locked(c, out.data, out.len, &check);
+    pthread_mutex_unlock(&c->lock);
+    if (err)
+        goto out;
+    if (check.len != raw_len || memcmp(check.data, raw, raw_len) != 0) {
+        log_error("compress", "block %llu: re-encoded chunk does not round-trip; kept the old one",
+                  (unsigned long long)block);
+        err = CANTOR_ERR_MISMATCH;
+        goto out;
+    }
+    if (out.len >= old_len)
+        goto out; /* the old chunk is as small: keep it (its model stays registered) */
+    cantor_be64_put(k, block);
+    pthread_mutex_lock(&c->write_lock);
+    if (c->gen == gen && cantor_store_head(c->store, &head, NULL, &empty) == CANTOR_OK && !empty && block <= head) {
+        err = cantor_store_batch_new(c->store, &b);
+        if (!err)
+            err = cantor_store_batch_put(b, CANTOR_CF_CHUNKS, k, 8, out.data, out.len);
+        if (!err)
+            err = cantor_store_batch_commit(b);
+        cantor_store_batch_free(b);
+        *ret_replaced = !err;
+    }
+    pthread_mutex_unlock(&c->write_lock);
+    if (*ret_replaced) {
+        pthread_mutex_lock(&c->lock);
+        c->st.stored_bytes += out.len;
+        c->st.stored_bytes -= old_len <= c->st.stored_bytes ? old_len : c->st.stored_bytes;
+        if (info.codec < 4 && c->st.per_codec[info.codec])
+            c->st.per_codec[info.codec]--;
+        if (codec < 4)
+            c->st.per_codec[codec]++;
+        c->st.compacted++;
+        pthread_mutex_unlock(&c->lock);
+    }
+out:
+    cantor_buf_release(&out);
+    cantor_buf_release(&check);
+    free(old);
+    free(raw);
+    return err;
+}
+
+enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks, uint64_t *ret_done)
+{
+    struct cantor_store_batch *b = NULL;
+    uint8_t target[32];
+    uint64_t next, end, done = 0;
+    bool replaced;
+    enum cantor_err err = CANTOR_OK;
+
+    if (ret_done)
+        *ret_done = 0;
+    if (!c)
+        return CANTOR_ERR_INVALID;
+    pthread_mutex_lock(&c->lock);
+    next = c->st.compact_next;
+    end = c->st.compact_end;
+    memcpy(target, c->active, 32);
+    pthread_mutex_unlock(&c->lock);
+    while (!err && next <= end && done < max_blocks) {
+        err = compact_one(c, next, target, &replaced);
+        if (err == CANTOR_ERR_MISMATCH)
+            err = CANTOR_OK; /* logged; the old chunk stays valid */
+        if (err)
+            break;
+        next++;
+        done++;
+    }
+    if (done) {
+        /* Progress survives a restart; a block redone after a crash is skipped by its model hash. */
+        err = err ? err : cantor_store_batch_new(c->store, &b);
+        if (!err)
+            err = save_compact(c, b, next, end, target);
+        if (!err)
+            err = cantor_store_batch_commit(b);
+        cantor_store_batch_free(b);
+        pthread_mutex_lock(&c->lock);
+        if (memcmp(c->active, target, 32) == 0 && c->st.compact_end == end)
+            c->st.compact_next = next;
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (ret_done)
+        *ret_done = done;
+    return err;
+}
+
+/* ---- trainer thread ---- */
+
+static void *trainer_main(void *arg)
+{
+    struct cantor_compress *c = arg;
+    struct timespec ts;
+
+    while (!atomic_load(&c->stopping)) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += c->o.interval_ms / 1000;
+        ts.tv_nsec += (long)(c->o.interval_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&c->wake_lock);
+        if (!atomic_load(&c->stopping))
+            pthread_cond_timedwait(&c->wake, &c->wake_lock, &ts);
+        pthread_mutex_unlock(&c->wake_lock);
+        if (atomic_load(&c->stopping))
+            break;
+        (void)cantor_compress_train_step(c, false, NULL);
+        if (cantor_compress_compact_step(c, c->o.compact_step, NULL))
+            log_warn("compress", "compaction step failed; retrying later");
+    }
+    return NULL;
+}
+
+enum cantor_err cantor_compress_start(struct cantor_compress *c)
+{
+    if (!c || c->thread_started)
+        return CANTOR_ERR_INVALID;
+    atomic_store(&c->stopping, false);
+    if (pthread_create(&c->thread, NULL, trainer_main, c) != 0)
+        return CANTOR_ERR_IO;
+    c->thread_started = true;
+    return CANTOR_OK;
+}
+
+void cantor_compress_stop(struct cantor_compress *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->wake_lock);
+    atomic_store(&c->stopping, true);
+    pthread_cond_broadcast(&c->wake);
+    pthread_mutex_unlock(&c->wake_lock);
+}
+
+/* ---- setup ---- */
+
+static enum cantor_err count_chunk(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *ctx)
+{
+    struct cantor_compress *c = ctx;
+    struct cantor_chunk_info info;
+
+    (void)key;
+    (void)klen;
+    if (cantor_chunk_parse_header(val, vlen, &info) != CANTOR_OK)
+        return CANTOR_OK; /* counted by nobody: GET of that block reports the error */
+    c->st.blocks++;
+    c->st.raw_bytes += info.raw_len;
+    c->st.stored_bytes += vlen;
+    if (info.codec < 4)
+        c->st.per_codec[info.codec]++;
+    return CANTOR_OK;
+}
+
+static void load_state(struct cantor_compress *c)
+{
+    struct cantor_codec_model *m = NULL;
+    uint8_t *v = NULL;
+    size_t len = 0;
+    enum cantor_err err;
+
+    if (cantor_store_get_meta(c->store, META_ACTIVE, &v, &len) == CANTOR_OK && len == 40) {
+        err = model_build(c, v, &m);
+        if (err) {
+            log_warn("compress", "cannot rebuild the active model (%s); coding with the untrained one",
+                     cantor_err_str(err));
+        } else {
+            cache_insert(c, v, m);
+            memcpy(c->active, v, 32);
+            c->trained_head = cantor_be64_get(v + 32);
+            c->st.trained = true;
+        }
+    }
+    free(v);
+    v = NULL;
+    if (cantor_store_get_meta(c->store, META_COMPACT, &v, &len) == CANTOR_OK && len == 48 &&
+        memcmp(v + 16, c->active, 32) == 0) {
+        c->st.compact_next = cantor_be64_get(v);
+        c->st.compact_end = cantor_be64_get(v + 8);
+    }
+    free(v);
+    memcpy(c->st.active_model, c->active, 32);
+}
+
+enum cantor_err cantor_compress_new(struct cantor_store *store, const struct cantor_compress_opts *opts,
+                                    struct cantor_compress **ret_c)
+{
+    struct cantor_compress *c;
+    struct cantor_codec_model *m = NULL;
+    enum cantor_err err;
+
+    if (!store || !ret_c)
+        return CANTOR_ERR_INVALID;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return CANTOR_ERR_NOMEM;
+    c->store = store;
+    if (opts)
+        c->o = *opts;
+    if (!c->o.train_blocks)
+        c->o.train_blocks = CANTOR_COMPRESS_TRAIN_BLOCKS_DEFAULT;
+    if (!c->o.retrain_every)
+        c->o.retrain_every = CANTOR_COMPRESS_RETRAIN_EVERY_DEFAULT;
+    if (!c->o.compact_step)
+        c->o.compact_step = CANTOR_COMPRESS_COMPACT_STEP_DEFAULT;
+    if (!c->o.interval_ms)
+        c->o.interval_ms = 1000;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->write_lock, NULL);
+    pthread_mutex_init(&c->wake_lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    c->rb_codec = -1;
+    c->st.compact_next = 1;
+    c->st.compact_end = 0;
+    c->hook = (struct cantor_block_hook){"compress", c,           hook_prepare,  hook_write,
+                                         hook_committed, hook_discard, hook_rollback, hook_rolled_back};
+    err = cantor_codec_model_new(&m);
+    if (err)
+        goto fail;
+    cantor_codec_model_hash(m, c->untrained);
+    memcpy(c->active, c->untrained, 32);
+    cache_insert(c, c->untrained, m);
+    load_state(c);
+    err = cantor_store_scan(store, CANTOR_CF_CHUNKS, NULL, 0, MAX_SCAN_CHUNKS, count_chunk, c);
+    if (err)
+        goto fail;
+    *ret_c = c;
+    return CANTOR_OK;
+fail:
+    cantor_compress_free(c);
+    return err;
+}
+
+void cantor_compress_free(struct cantor_compress *c)
+{
+    if (!c)
+        return;
+    cantor_compress_stop(c);
+    if (c->thread_started)
+        pthread_join(c->thread, NULL);
+    for (size_t i = 0; i < c->n_models; i++)
+        cantor_codec_model_free(c->models[i].m);
+    pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->write_lock);
+    pthread_mutex_destroy(&c->wake_lock);
+    pthread_cond_destroy(&c->wake);
+    free(c);
+}
+
+void cantor_compress_get_stats(struct cantor_compress *c, struct cantor_compress_stats *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    *ret = c->st;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- HTTP and status adapters (rpc/ never sees daemon/) ---- */
+
+static enum cantor_err api_decode(void *arg, const uint8_t *chunk, size_t len, struct cantor_buf *out)
+{
+    return cantor_compress_decode(arg, chunk, len, out);
+}
+
+static enum cantor_err api_encode(void *arg, const uint8_t *raw, size_t len, struct cantor_buf *out)
+{
+    return cantor_compress_encode(arg, raw, len, out);
+}
+
+static void api_stats(void *arg, struct cantor_api_codec_stats *ret)
+{
+    struct cantor_compress_stats st;
+
+    cantor_compress_get_stats(arg, &st);
+    memset(ret, 0, sizeof(*ret));
+    ret->blocks = st.blocks;
+    ret->raw_bytes = st.raw_bytes;
+    ret->stored_bytes = st.stored_bytes;
+    memcpy(ret->per_codec, st.per_codec, sizeof(ret->per_codec));
+    memcpy(ret->active_model, st.active_model, 32);
+    ret->trained = st.trained;
+    ret->trainings = st.trainings;
+    ret->promotions = st.promotions;
+    ret->compacted = st.compacted;
+    ret->last_training = st.last_training;
+    ret->last_train_first = st.last_train_first;
+    ret->last_train_last = st.last_train_last;
+    ret->last_holdout_new = st.last_holdout_new;
+    ret->last_holdout_old = st.last_holdout_old;
+    ret->last_loss = st.last_loss;
+    ret->compact_next = st.compact_next;
+    ret->compact_end = st.compact_end;
+}
+
+const struct cantor_api_codec *cantor_compress_api(struct cantor_compress *c)
+{
+    if (!c)
+        return NULL;
+    c->api = (struct cantor_api_codec){c, api_decode, api_encode, api_stats};
+    return &c->api;
+}
+
+void cantor_compress_fill_status(struct cantor_compress *c, struct cantor_api_status *ret)
+{
+    struct cantor_compress_stats st;
+
+    if (!c)
+        return;
+    cantor_compress_get_stats(c, &st);
+    ret->compression_known = st.blocks > 0;
+    ret->compression_ratio = st.stored_bytes ? (double)st.raw_bytes / (double)st.stored_bytes : 0;
+    cantor_hex_encode(st.active_model, 32, ret->model_version);
+    ret->training_known = st.trainings > 0;
+    ret->training_loss = st.last_loss;
+}

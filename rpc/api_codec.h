@@ -1,0 +1,51 @@
+/*
+ * api_codec.h - the compression engine as the HTTP layer sees it. rpc/ sits below daemon/, so the
+ * daemon (daemon/components.c) fills this table of function pointers around daemon/compress.c and
+ * hangs it on struct cantor_api_ctx.codec; NULL there means no engine (the codec routes answer 503).
+ * All functions are called concurrently from HTTP threads and must be thread-safe. Output goes to
+ * the caller's buffer, whose max bounds it.
+ */
+#ifndef CANTOR_RPC_API_CODEC_H
+#define CANTOR_RPC_API_CODEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+struct cantor_api_codec_stats {
+    uint64_t blocks, raw_bytes, stored_bytes;
+    uint64_t per_codec[4]; /* raw, zstd-dict, cm, cm-warm */
+    uint8_t active_model[32];
+    bool trained;
+    uint64_t trainings, promotions, compacted;
+    time_t last_training; /* 0 = never */
+    uint64_t last_train_first, last_train_last, last_holdout_new, last_holdout_old;
+    double last_loss; /* held-out bits per raw byte */
+    uint64_t compact_next, compact_end;
+};
+
+struct cantor_api_codec {
+    void *arg;
+    /* A chunk (any block's, or a client's) -> canonical delta bytes; errors as cantor_codec_decompress. */
+    enum cantor_err (*decode)(void *arg, const uint8_t *chunk, size_t len, struct cantor_buf *out);
+    /* Canonical delta bytes -> a cold chunk with the active model. */
+    enum cantor_err (*encode)(void *arg, const uint8_t *raw, size_t len, struct cantor_buf *out);
+    void (*stats)(void *arg, struct cantor_api_codec_stats *ret);
+};
+
+/* The codec routes (rpc/handlers_codec.c), listed in the route table of rpc/handlers.c. */
+struct cantor_http_request;
+struct cantor_http_response;
+enum cantor_err cantor_api_h_block_compressed(void *c, const struct cantor_http_request *req,
+                                              struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_compress(void *c, const struct cantor_http_request *req,
+                                      struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_decompress(void *c, const struct cantor_http_request *req,
+                                        struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_compression_stats(void *c, const struct cantor_http_request *req,
+                                               struct cantor_http_response *resp);
+
+#endif

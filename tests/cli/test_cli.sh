@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The command-line surface: `cantor` and `cantord` exit codes, usage errors and real answers on the
+# shared mainnet fixtures. Args: BUILD_DIR SHARED_DATA.
+set -uo pipefail
+BUILD=${1:?BUILD_DIR}
+DATA=${2:?SHARED_DATA}
+CANTOR=$BUILD/daemon/cantor
+CANTORD=$BUILD/daemon/cantord
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+
+# expect CODE DESCRIPTION CMD... : run CMD, compare its exit status.
+expect() {
+    local want=$1 what=$2 got
+    shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    if [ "$got" = "$want" ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $what: exit $got, wanted $want"
+        head -5 "$TMP/out" "$TMP/err"
+    fi
+}
+# grep_out PATTERN DESCRIPTION : the last command's stdout+stderr must match.
+grep_out() {
+    if grep -Eq "$1" "$TMP/out" "$TMP/err"; then pass=$((pass + 1)); else
+        fail=$((fail + 1))
+        echo "FAIL: $2: output does not match /$1/"
+    fi
+}
+
+H=$DATA/helios-testdata/rpc
+T=$DATA/erigon-rpc-tests/mainnet
+
+expect 0 "cantor --version" "$CANTOR" --version
+grep_out '^cantor [0-9]' "version string"
+expect 2 "cantor without a command" "$CANTOR"
+expect 2 "cantor unknown command" "$CANTOR" frobnicate
+grep_out "unknown command" "unknown command message"
+
+expect 0 "mpt-verify against a header" "$CANTOR" mpt-verify "$H/proof.json" --header "$H/block.json"
+grep_out '"verified": *true' "verified account printed"
+expect 0 "mpt-verify against --root" "$CANTOR" mpt-verify "$H/proof.json" \
+    --root 0x7b3d5a01f69b7d2ea7479fd7ae35f4bac2700ab6d6d7b4807a7fedf53ced710e
+expect 1 "mpt-verify against a wrong root" "$CANTOR" mpt-verify "$H/proof.json" \
+    --root 0x7b3d5a01f69b7d2ea7479fd7ae35f4bac2700ab6d6d7b4807a7fedf53ced710f
+sed 's/0x7b3d5a01f69b7d2ea7479fd7ae35f4bac2700ab6d6d7b4807a7fedf53ced710e/0x7b3d5a01f69b7d2ea7479fd7ae35f4bac2700ab6d6d7b4807a7fedf53ced7100/' \
+    "$H/block.json" >"$TMP/badblock.json"
+expect 1 "mpt-verify against a header whose stateRoot was changed" \
+    "$CANTOR" mpt-verify "$H/proof.json" --header "$TMP/badblock.json"
+expect 2 "mpt-verify missing file" "$CANTOR" mpt-verify "$TMP/nope.json" --root 0x00
+expect 2 "mpt-verify without a root" "$CANTOR" mpt-verify "$H/proof.json"
+for f in "$T"/eth_getProof/*.json; do
+    root=$("$CANTOR" keccak "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["response"]["result"]["accountProof"][0])' "$f")")
+    expect 0 "mpt-verify $(basename "$f")" "$CANTOR" mpt-verify "$f" --root "$root"
+done
+
+expect 0 "delta of a parity recording" "$CANTOR" delta "$T/trace_replayBlockTransactions/test_37.json"
+grep_out '"entries":566' "delta entry count"
+"$CANTOR" delta --no-header "$T/trace_replayBlockTransactions/test_37.json" >"$TMP/parity.jsonl"
+"$CANTOR" delta --no-header "$T/debug_traceBlockByNumber/test_32.json" >"$TMP/geth.jsonl"
+expect 0 "both diff formats print the same delta" cmp "$TMP/parity.jsonl" "$TMP/geth.jsonl"
+echo '{"not": "a recording"}' >"$TMP/bad.json"
+expect 2 "delta of a non-recording" "$CANTOR" delta "$TMP/bad.json"
+
+expect 0 "keccak of empty" "$CANTOR" keccak 0x
+grep_out 'c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470' "keccak('')"
+expect 2 "keccak of odd hex" "$CANTOR" keccak 0xabc
+
+expect 0 "cantord --version" "$CANTORD" --version
+expect 0 "cantord --help" "$CANTORD" --help
+grep_out 'eth-rpc' "help lists --eth-rpc"
+expect 2 "cantord unknown flag" "$CANTORD" --no-such-flag
+expect 0 "cantord --check-config" "$CANTORD" --check-config
+printf 'confirmations = lots\n' >"$TMP/bad.conf"
+expect 1 "cantord --check-config on a bad file" "$CANTORD" --config "$TMP/bad.conf" --check-config
+grep_out 'bad.conf:1' "config error names file:line"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,386 @@
+/*
+ * test_compress.c - the daemon's compression engine (daemon/compress.c) on real mainnet state diffs:
+ * twelve recorded blocks (erigon trace_replayBlockTransactions, Parity stateDiff) applied as a chain
+ * to a real store (in-memory backend and RocksDB in a mkdtemp directory) through the block hook,
+ * exactly as the follower does: prepare, write into the block's batch, committed. Checked: every
+ * stored chunk decodes to the store's canonical bytes (also from a second engine over the same
+ * store, as after a restart), warm chunks are produced, stats add up, rollback removes a chunk from
+ * the stats, training promotes a model only with a smaller held-out size and registers it so a new
+ * engine rebuilds the same version, compaction re-encodes old chunks with it and each still decodes,
+ * and corrupt / truncated / unknown-model chunks fail with their precise errors.
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/codec.h"
+#include "core/delta.h"
+#include "core/delta_json.h"
+#include "core/keccak.h"
+#include "daemon/compress.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "testutil.h"
+
+#define PAR_DIR  "erigon-rpc-tests/mainnet/trace_replayBlockTransactions"
+#define N_BLOCKS 12
+#define FIRST    100u
+
+/* Real blocks, applied as consecutive numbers FIRST.. (the store runs with lax old values). */
+static const char *const files[N_BLOCKS] = {
+    PAR_DIR "/test_03.json", PAR_DIR "/test_04.json", PAR_DIR "/test_05.json", PAR_DIR "/test_14.json",
+    PAR_DIR "/test_15.json", PAR_DIR "/test_16.json", PAR_DIR "/test_20.json", PAR_DIR "/test_24.json",
+    PAR_DIR "/test_25.json", PAR_DIR "/test_31.json", PAR_DIR "/test_32.json", PAR_DIR "/test_34.json",
+};
+
+struct rig {
+    char dir[64];
+    struct cantor_store *store;
+    struct cantor_compress *c;
+};
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static void rig_open(struct rig *r, bool rocks)
+{
+    struct cantor_store_opts o = {0};
+    struct cantor_compress_opts co = {.train_blocks = 8, .retrain_every = 4, .compact_step = 64};
+
+    memset(r, 0, sizeof(*r));
+    if (rocks) {
+        snprintf(r->dir, sizeof(r->dir), "/tmp/test_compress.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(r->dir));
+        o.path = r->dir;
+    }
+    o.lax_old_values = true;
+    ck_assert_int_eq(cantor_store_open(&o, &r->store), CANTOR_OK);
+    ck_assert_int_eq(cantor_compress_new(r->store, &co, &r->c), CANTOR_OK);
+}
+
+static void rig_close(struct rig *r)
+{
+    cantor_compress_free(r->c);
+    cantor_store_close(r->store);
+    if (r->dir[0])
+        nftw(r->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct batch_ctx {
+    const struct cantor_block_hook *h;
+    void *state;
+};
+
+static enum cantor_err write_cb(struct cantor_store_batch *b, uint64_t block, void *ctx)
+{
+    struct batch_ctx *bc = ctx;
+
+    return bc->h->write(bc->h->arg, b, block, bc->state);
+}
+
+static enum cantor_err rollback_cb(struct cantor_store_batch *b, uint64_t block, void *ctx)
+{
+    struct batch_ctx *bc = ctx;
+
+    return bc->h->rollback(bc->h->arg, b, block);
+}
+
+static void block_hash(uint64_t n, uint8_t out[32])
+{
+    uint8_t k[8];
+
+    cantor_be64_put(k, n);
+    cantor_keccak256(k, 8, out);
+}
+
+/* Apply block FIRST+i through the hook, like the follower; returns the canonical length. */
+static size_t apply(struct rig *r, int i)
+{
+    const struct cantor_block_hook *h = cantor_compress_hook(r->c);
+    struct cantor_block_meta meta;
+    struct cantor_delta *d = NULL;
+    struct cantor_buf raw;
+    struct batch_ctx bc = {h, NULL};
+    size_t len;
+
+    ck_assert_int_eq(cantor_delta_load_recorded(tu_data_path(files[i]), &d), CANTOR_OK);
+    d->block_number = FIRST + (uint64_t)i;
+    memset(&meta, 0, sizeof(meta));
+    meta.number = d->block_number;
+    block_hash(meta.number, meta.hash);
+    block_hash(meta.number - 1, meta.parent_hash);
+    cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
+    ck_assert_int_eq(cantor_delta_encode(d, &raw), CANTOR_OK);
+    ck_assert_int_eq(h->prepare(h->arg, &meta, d, raw.data, raw.len, &bc.state), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_apply_block_ex(r->store, &meta, d, NULL, 0, write_cb, &bc), CANTOR_OK);
+    h->committed(h->arg, meta.number, bc.state);
+    len = raw.len;
+    cantor_buf_release(&raw);
+    cantor_delta_free(d);
+    return len;
+}
+
+/* Every chunk of the store decodes through c to the store's canonical bytes; returns stored bytes. */
+static uint64_t check_all(struct rig *r, struct cantor_compress *c, int n, int *ret_warm)
+{
+    uint64_t total = 0;
+
+    *ret_warm = 0;
+    for (int i = 0; i < n; i++) {
+        struct cantor_chunk_info info;
+        struct cantor_buf out;
+        uint8_t *chunk = NULL, *raw = NULL;
+        size_t clen = 0, rlen = 0;
+
+        ck_assert_int_eq(cantor_store_get_chunk(r->store, FIRST + (uint64_t)i, &chunk, &clen), CANTOR_OK);
+        ck_assert_int_eq(cantor_store_get_delta_bytes(r->store, FIRST + (uint64_t)i, &raw, &rlen), CANTOR_OK);
+        ck_assert_int_eq(cantor_chunk_parse_header(chunk, clen, &info), CANTOR_OK);
+        ck_assert_uint_eq(info.first_block, FIRST + (uint64_t)i);
+        ck_assert_uint_eq(info.raw_len, rlen);
+        *ret_warm += info.codec == CANTOR_CODEC_CM_WARM;
+        cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
+        ck_assert_int_eq(cantor_compress_decode(c, chunk, clen, &out), CANTOR_OK);
+        ck_assert_uint_eq(out.len, rlen);
+        ck_assert_mem_eq(out.data, raw, rlen);
+        total += clen;
+        cantor_buf_release(&out);
+        free(chunk);
+        free(raw);
+    }
+    return total;
+}
+
+static void roundtrip(bool rocks)
+{
+    struct cantor_compress_stats st, st2;
+    struct cantor_compress *c2 = NULL;
+    struct rig r;
+    uint64_t raw_total = 0, stored;
+    int warm = 0, warm2 = 0;
+
+    rig_open(&r, rocks);
+    for (int i = 0; i < N_BLOCKS; i++)
+        raw_total += apply(&r, i);
+    stored = check_all(&r, r.c, N_BLOCKS, &warm);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.blocks, N_BLOCKS);
+    ck_assert_uint_eq(st.raw_bytes, raw_total);
+    ck_assert_uint_eq(st.stored_bytes, stored);
+    ck_assert_uint_eq(st.per_codec[0] + st.per_codec[1] + st.per_codec[2] + st.per_codec[3], N_BLOCKS);
+    ck_assert_uint_lt(stored, raw_total * 2 / 3); /* untrained model: ~1.9x on these blocks */
+    ck_assert_int_gt(warm, 0);                /* the store answers the warm state lookups */
+    ck_assert(!st.trained);
+    /* A second engine over the same store (a restart): same stats from the chunks, same decoding. */
+    ck_assert_int_eq(cantor_compress_new(r.store, NULL, &c2), CANTOR_OK);
+    cantor_compress_get_stats(c2, &st2);
+    ck_assert_uint_eq(st2.blocks, st.blocks);
+    ck_assert_uint_eq(st2.raw_bytes, st.raw_bytes);
+    ck_assert_uint_eq(st2.stored_bytes, st.stored_bytes);
+    ck_assert_uint_eq(check_all(&r, c2, N_BLOCKS, &warm2), stored);
+    cantor_compress_free(c2);
+    rig_close(&r);
+}
+
+START_TEST(test_roundtrip_mem)
+{
+    roundtrip(false);
+}
+END_TEST
+
+START_TEST(test_roundtrip_rocksdb)
+{
+    roundtrip(true);
+}
+END_TEST
+
+START_TEST(test_rollback)
+{
+    const struct cantor_block_hook *h;
+    struct cantor_compress_stats before, after;
+    struct batch_ctx bc;
+    struct rig r;
+    uint8_t *chunk = NULL;
+    size_t len = 0;
+    uint64_t head = 0;
+    bool empty = true;
+
+    rig_open(&r, false);
+    h = cantor_compress_hook(r.c);
+    bc.h = h;
+    bc.state = NULL;
+    for (int i = 0; i < 3; i++)
+        apply(&r, i);
+    cantor_compress_get_stats(r.c, &before);
+    ck_assert_int_eq(cantor_store_get_chunk(r.store, FIRST + 2, &chunk, &len), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_rollback_ex(r.store, &head, &empty, rollback_cb, &bc), CANTOR_OK);
+    h->rolled_back(h->arg, FIRST + 2);
+    ck_assert_uint_eq(head, FIRST + 1);
+    cantor_compress_get_stats(r.c, &after);
+    ck_assert_uint_eq(after.blocks, 2);
+    ck_assert_uint_eq(after.stored_bytes, before.stored_bytes - len);
+    free(chunk);
+    chunk = NULL;
+    ck_assert_int_eq(cantor_store_get_chunk(r.store, FIRST + 2, &chunk, &len), CANTOR_ERR_NOT_FOUND);
+    /* Re-applying the block gives a chunk again. */
+    apply(&r, 2);
+    cantor_compress_get_stats(r.c, &after);
+    ck_assert_uint_eq(after.blocks, 3);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(test_train_promote_compact)
+{
+    struct cantor_compress_stats st, st2;
+    struct cantor_compress *c2 = NULL;
+    struct cantor_chunk_info info;
+    struct rig r;
+    uint8_t *rec = NULL, *chunk = NULL;
+    size_t rlen = 0, clen = 0;
+    uint64_t before, after, done = 0;
+    bool promoted = false;
+    int warm;
+
+    rig_open(&r, true);
+    for (int i = 0; i < 4; i++)
+        apply(&r, i);
+    /* Too few blocks for the first training (train_blocks = 8): nothing happens. */
+    ck_assert_int_eq(cantor_compress_train_step(r.c, false, &promoted), CANTOR_OK);
+    ck_assert(!promoted);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.trainings, 0);
+    for (int i = 4; i < N_BLOCKS; i++)
+        apply(&r, i);
+    before = check_all(&r, r.c, N_BLOCKS, &warm);
+    ck_assert_int_eq(cantor_compress_train_step(r.c, false, &promoted), CANTOR_OK);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.trainings, 1);
+    ck_assert_uint_gt(st.last_holdout_old, 0);
+    /* Promotion happens exactly when the held-out sample got smaller. */
+    ck_assert(promoted == (st.last_holdout_new < st.last_holdout_old));
+    ck_assert(promoted); /* a dictionary of these blocks helps on the held-out ones */
+    ck_assert(st.trained);
+    ck_assert_int_eq(cantor_store_get_raw(r.store, CANTOR_CF_MODELS, st.active_model, 32, &rec, &rlen), CANTOR_OK);
+    ck_assert_mem_eq(rec, "CMV1", 4);
+    ck_assert_uint_eq(cantor_be32_get(rec + 4), st.last_train_last - st.last_train_first + 1);
+    free(rec);
+    ck_assert_uint_eq(st.compact_next, FIRST);
+    ck_assert_uint_eq(st.compact_end, FIRST + N_BLOCKS - 1);
+    /* Compaction: old chunks re-encoded with the new model when smaller, every one still decodes. */
+    ck_assert_int_eq(cantor_compress_compact_step(r.c, 5, &done), CANTOR_OK);
+    ck_assert_uint_eq(done, 5);
+    ck_assert_int_eq(cantor_compress_compact_step(r.c, 100, &done), CANTOR_OK);
+    ck_assert_uint_eq(done, N_BLOCKS - 5);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_gt(st.compact_next, st.compact_end);
+    after = check_all(&r, r.c, N_BLOCKS, &warm);
+    ck_assert_uint_le(after, before);
+    ck_assert_uint_gt(st.compacted, 0);
+    ck_assert_uint_eq(st.stored_bytes, after);
+    /* A restart rebuilds the active version from its registered blocks and decodes everything. */
+    ck_assert_int_eq(cantor_compress_new(r.store, NULL, &c2), CANTOR_OK);
+    cantor_compress_get_stats(c2, &st2);
+    ck_assert_mem_eq(st2.active_model, st.active_model, 32);
+    ck_assert(st2.trained);
+    ck_assert_uint_gt(st2.compact_next, st2.compact_end); /* progress was persisted */
+    ck_assert_uint_eq(check_all(&r, c2, N_BLOCKS, &warm), after);
+    /* New blocks use the promoted model. */
+    ck_assert_int_eq(cantor_store_get_chunk(r.store, FIRST + 3, &chunk, &clen), CANTOR_OK);
+    ck_assert_int_eq(cantor_chunk_parse_header(chunk, clen, &info), CANTOR_OK);
+    free(chunk);
+    cantor_compress_free(c2);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(test_bad_chunks)
+{
+    struct cantor_buf out;
+    struct rig r;
+    uint8_t *chunk = NULL;
+    size_t len = 0;
+    enum cantor_err err;
+
+    rig_open(&r, false);
+    for (int i = 0; i < 3; i++)
+        apply(&r, i);
+    ck_assert_int_eq(cantor_store_get_chunk(r.store, FIRST + 2, &chunk, &len), CANTOR_OK);
+    cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
+    ck_assert_int_eq(cantor_compress_decode(r.c, chunk, len / 2, &out), CANTOR_ERR_TRUNCATED);
+    ck_assert_int_eq(cantor_compress_decode(r.c, chunk, 10, &out), CANTOR_ERR_TRUNCATED);
+    chunk[len - 1] ^= 0x5a; /* last payload byte */
+    err = cantor_compress_decode(r.c, chunk, len, &out);
+    ck_assert_msg(err == CANTOR_ERR_CHECKSUM || err == CANTOR_ERR_CORRUPT, "got %s", cantor_err_str(err));
+    chunk[len - 1] ^= 0x5a;
+    chunk[7] ^= 0x01; /* first byte of the model hash */
+    ck_assert_int_eq(cantor_compress_decode(r.c, chunk, len, &out), CANTOR_ERR_UNKNOWN_MODEL);
+    chunk[7] ^= 0x01;
+    chunk[0] = 'X';
+    ck_assert_int_ne(cantor_compress_decode(r.c, chunk, len, &out), CANTOR_OK);
+    ck_assert_uint_eq(out.len, 0);
+    chunk[0] = 'C';
+    ck_assert_int_eq(cantor_compress_decode(r.c, chunk, len, &out), CANTOR_OK);
+    ck_assert_uint_gt(out.len, 0);
+    cantor_buf_release(&out);
+    free(chunk);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(test_encode_cold)
+{
+    struct cantor_buf raw, out, back;
+    struct cantor_chunk_info info;
+    struct rig r;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+
+    rig_open(&r, false);
+    apply(&r, 0);
+    ck_assert_int_eq(cantor_store_get_delta_bytes(r.store, FIRST, &bytes, &len), CANTOR_OK);
+    cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&out, CANTOR_CHUNK_MAX_LEN);
+    cantor_buf_init(&back, CANTOR_CHUNK_MAX_RAW);
+    ck_assert_int_eq(cantor_compress_encode(r.c, bytes, len, &out), CANTOR_OK);
+    ck_assert_int_eq(cantor_chunk_parse_header(out.data, out.len, &info), CANTOR_OK);
+    ck_assert_uint_eq(info.flags & CANTOR_CHUNK_FLAG_WARM, 0);
+    ck_assert_int_eq(cantor_compress_decode(r.c, out.data, out.len, &back), CANTOR_OK);
+    ck_assert_uint_eq(back.len, len);
+    ck_assert_mem_eq(back.data, bytes, len);
+    /* Not a canonical delta: refused. */
+    ck_assert_int_ne(cantor_compress_encode(r.c, (const uint8_t *)"CDLTxx", 6, &out), CANTOR_OK);
+    cantor_buf_release(&raw);
+    cantor_buf_release(&out);
+    cantor_buf_release(&back);
+    free(bytes);
+    rig_close(&r);
+}
+END_TEST
+
+static Suite *compress_suite(void)
+{
+    Suite *s = suite_create("compress");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_roundtrip_mem);
+    tcase_add_test(tc, test_roundtrip_rocksdb);
+    tcase_add_test(tc, test_rollback);
+    tcase_add_test(tc, test_train_promote_compact);
+    tcase_add_test(tc, test_bad_chunks);
+    tcase_add_test(tc, test_encode_cold);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run_suite(compress_suite());
+}
