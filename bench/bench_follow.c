@@ -31,8 +31,8 @@
 #include "storage/store.h"
 #include "tests/mocknode/mocknode.h"
 
-#define FIRST 17073191ull
-#define LAST  17073193ull
+#define FIRST  17073191ull
+#define LAST   17073193ull
 #define ERIGON "erigon-rpc-tests/mainnet/"
 
 static char data_dir[2048];
@@ -100,17 +100,20 @@ static void print(const char *mode, const char *backend, const char *format, uin
            ",\"passes\":%u,\"blocks\":%" PRIu64 ",\"entries\":%" PRIu64 ",\"delta_bytes\":%" PRIu64
            ",\"seconds\":%.4f,\"blocks_per_s\":%.1f,\"entries_per_s\":%.0f,\"ms_per_block\":%.3f}\n",
            mode, backend, format, batch, passes, r->blocks, r->entries, r->bytes, r->seconds,
-           (double)r->blocks / r->seconds, (double)r->entries / r->seconds, 1e3 * r->seconds / (double)r->blocks);
+           (double)r->blocks / r->seconds, (double)r->entries / r->seconds,
+           1e3 * r->seconds / (double)r->blocks);
     fflush(stdout);
 }
 
 /* `passes` fresh stores, each followed from FIRST to last through the mock at url. */
-static enum cantor_err follow_passes(const char *url, bool rocks, uint64_t last, uint64_t batch, unsigned passes,
-                                     struct result *ret)
+static enum cantor_err follow_passes(const char *url, bool rocks, uint64_t last, uint64_t batch,
+                                     unsigned passes, struct result *ret)
 {
     struct cantor_ethrpc_opts ro = {.url = url, .timeout_ms = 30000, .max_retries = 0};
-    struct cantor_follower_opts fo = {
-        .start = CANTOR_FOLLOW_FROM_NUMBER, .start_number = FIRST, .poll_interval_ms = 1000, .batch_size = batch};
+    struct cantor_follower_opts fo = {.start = CANTOR_FOLLOW_FROM_NUMBER,
+                                      .start_number = FIRST,
+                                      .poll_interval_ms = 1000,
+                                      .batch_size = batch};
     enum cantor_err err = CANTOR_OK;
 
     memset(ret, 0, sizeof(*ret));
@@ -154,8 +157,8 @@ static enum cantor_err follow_passes(const char *url, bool rocks, uint64_t last,
 }
 
 /* The same blocks, parsed beforehand, applied straight to `passes` fresh stores. */
-static enum cantor_err apply_passes(const char *url, bool rocks, struct cantor_delta *const deltas[], uint64_t last,
-                                    unsigned passes, struct result *ret)
+static enum cantor_err apply_passes(const char *url, bool rocks, struct cantor_delta *const deltas[],
+                                    uint64_t last, unsigned passes, struct result *ret)
 {
     struct cantor_ethrpc_opts ro = {.url = url, .timeout_ms = 30000, .max_retries = 0};
     struct cantor_block_meta metas[LAST - FIRST + 1];

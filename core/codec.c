@@ -3,8 +3,10 @@
  * version hash), the warm context, and the adaptive choice among CM, zstd-dict and raw.
  *
  * Decoding never trusts the chunk: sizes are checked against CANTOR_CHUNK_MAX_RAW before anything is
- * allocated, the model hash must match, and the decoded bytes must hash to the delta root and to the
- * checksum before they are handed out, so a chunk yields exactly its canonical bytes or an error.
+ * allocated, the model hash must match, and the decoded bytes must match the checksum (and, in a
+ * version 1 chunk, the stored delta root) before they are handed out, so a chunk yields exactly its
+ * canonical bytes or an error. Version 2 headers are written (≈ 30 B: 8-byte model hash prefix, no
+ * delta root); version 1 is still read.
  * Ownership: the caller owns models, contexts and output buffers.
  */
 #include <stdlib.h>

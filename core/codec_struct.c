@@ -11,7 +11,10 @@
  *   keccak(p) + offset array slots, learned-dictionary slots, warm refs (slots of the address seen
  *   in earlier blocks), or literals. Values are zero, small, a copy of a recent value, an address
  *   of the block, old +/- delta, a known word (empty code hash, code of this delta) or a literal
- *   coded byte by byte with the old value's byte as context.
+ *   coded byte by byte with the old value's byte as context; new values also: old +/- a recent
+ *   change of the chunk (transfers), old +/- a wide delta, a value the chunk showed before, the
+ *   Uniswap V2 cumulative price recomputed from the reserves slot, or a packed reserves word
+ *   field by field (docs/design.md, "Value rules").
  * Hashed slots and the tail of literal addresses are coded flat (8 bits a byte, no model): nothing
  * predicts them and the models cost time. Code bytes get order-1..3 contexts plus a match model over
  * earlier code (the warm stream's, or this chunk's) that codes repeated bytes as runs.
@@ -841,8 +844,9 @@ static bool pack_fits(const uint8_t w[32], const uint8_t old[32])
  * or old +/- literal bytes. */
 static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t old[32], const uint32_t *cx0)
 {
-    uint8_t nv[32], ov[32], mag[32];
-    uint32_t t = P_DELTA, v = 0, cx[3] = {f, cx0[0], cx0[1]};
+    uint8_t nv[32] = {0}, ov[32], mag[32] = {0};
+    uint32_t t = P_DELTA, cx[3] = {f, cx0[0], cx0[1]};
+    uint64_t v = 0;
     bool up = true;
 
     pack_get(old, f, ov);
@@ -854,7 +858,7 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
             t = P_SAME;
         } else if ((k = cantor_kmap_find(&s->newvals, nv)) >= 0) {
             t = P_VAL;
-            v = (uint32_t)(s->newvals.n - 1 - (size_t)k);
+            v = s->newvals.n - 1 - (size_t)k;
         } else {
             for (unsigned i = 0; i < s->dmru_n; i++)
                 if (memcmp(s->dmru[i], mag, 32) == 0) {
@@ -870,7 +874,7 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
         memcpy(nv, ov, 32);
         break;
     case P_VAL:
-        v = (uint32_t)cint(s, F_PACK + 1, v, cx, 1);
+        v = cint(s, F_PACK + 1, v, cx, 1);
         if (v >= s->newvals.n) {
             s->err = CANTOR_ERR_CORRUPT;
             return;
@@ -878,7 +882,7 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
         memcpy(nv, cantor_kmap_key(&s->newvals, s->newvals.n - 1 - v), 32);
         break;
     case P_DMRU:
-        v = (uint32_t)cint(s, F_PACK + 2, v, cx, 1);
+        v = cint(s, F_PACK + 2, v, cx, 1);
         if (v / 2 >= s->dmru_n || !word_add(ov, s->dmru[v / 2], v & 1, nv)) {
             s->err = CANTOR_ERR_CORRUPT;
             return;
@@ -1099,7 +1103,7 @@ chosen:
         break;
     case V_DBIG_UP:
     case V_DBIG_DOWN: {
-        uint8_t mag[32];
+        uint8_t mag[32] = {0};
         unsigned nlz = 0;
         if (!old) {
             s->err = CANTOR_ERR_CORRUPT;

@@ -42,7 +42,7 @@ struct pending {
     struct cantor_checkpoint cp;
     struct cantor_checkpoint_sigs sigs;
     struct timespec t0;
-    double prepare_ms;
+    double work_ms; /* prepare + batch writes, not the time other hooks and the store take */
 };
 
 struct cantor_commit {
@@ -200,7 +200,7 @@ static enum cantor_err compute(struct cantor_commit *c, uint64_t number, const u
     static const uint8_t zero[CANTOR_HASH_LEN];
     struct pending *p = NULL;
     uint8_t leaf[CANTOR_HASH_LEN];
-    uint64_t count = prev ? prev->leaf_count : 0;
+    uint64_t count = prev ? prev->leaf_count : 0, interval;
     enum cantor_err err;
 
     if (d->block_number != number)
@@ -221,7 +221,10 @@ static enum cantor_err compute(struct cantor_commit *c, uint64_t number, const u
     if (err)
         goto out;
     p->rec.leaf_count = count + 1;
-    if (c->interval && number % c->interval == 0) {
+    pthread_mutex_lock(&c->lock);
+    interval = c->interval;
+    pthread_mutex_unlock(&c->lock);
+    if (interval && number % interval == 0) {
         p->cp = (struct cantor_checkpoint){.chain_id = chain_id(c), .number = number};
         memcpy(p->cp.block_hash, block_hash, 32);
         memcpy(p->cp.mmr_root, p->rec.mmr_root, 32);
@@ -230,6 +233,7 @@ static enum cantor_err compute(struct cantor_commit *c, uint64_t number, const u
             goto out;
         p->has_cp = true;
     }
+    p->work_ms = ms_since(&p->t0);
     *ret = p;
     p = NULL;
 out:
@@ -267,7 +271,7 @@ static enum cantor_err pending_write(struct pending *p, struct cantor_store_batc
 
 static void pending_committed(struct cantor_commit *c, struct pending *p)
 {
-    double ms = ms_since(&p->t0);
+    double ms = p->work_ms;
 
     pthread_mutex_lock(&c->lock);
     c->have_head = true;
@@ -322,11 +326,16 @@ static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *m
 static enum cantor_err hook_write(void *arg, struct cantor_store_batch *b, uint64_t block, void *state)
 {
     struct pending *p = state;
+    struct timespec t0;
+    enum cantor_err err;
 
     (void)arg;
     if (!p || p->number != block)
         return CANTOR_ERR_INVALID;
-    return pending_write(p, b);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    err = pending_write(p, b);
+    p->work_ms += ms_since(&t0);
+    return err;
 }
 
 static void hook_committed(void *arg, uint64_t block, void *state)
@@ -581,6 +590,13 @@ void cantor_commit_free(struct cantor_commit *c)
 const struct cantor_block_hook *cantor_commit_hook(struct cantor_commit *c)
 {
     return &c->hook;
+}
+
+void cantor_commit_set_interval(struct cantor_commit *c, uint64_t interval)
+{
+    pthread_mutex_lock(&c->lock);
+    c->interval = interval;
+    pthread_mutex_unlock(&c->lock);
 }
 
 void cantor_commit_set_chain_id(struct cantor_commit *c, uint64_t chain_id)

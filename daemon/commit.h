@@ -55,6 +55,8 @@ enum cantor_err cantor_commit_new(struct cantor_store *store, const struct canto
 void cantor_commit_free(struct cantor_commit *c);
 /* The follower hook (static data inside c, valid while c lives). */
 const struct cantor_block_hook *cantor_commit_hook(struct cantor_commit *c);
+/* checkpoint_interval after a reload (SIGHUP). */
+void cantor_commit_set_interval(struct cantor_commit *c, uint64_t interval);
 /* Chain id used in checkpoints; set once the node told it (0 until then). */
 void cantor_commit_set_chain_id(struct cantor_commit *c, uint64_t chain_id);
 

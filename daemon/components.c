@@ -177,7 +177,8 @@ static uint64_t follower_chain_id(void *arg)
 static enum cantor_err commit_new(struct cantor_app *app)
 {
     struct cantor_commit_opts co = {.checkpoint_interval = (uint64_t)app->cfg->checkpoint_interval,
-                                    .chain_id_fn = follower_chain_id, .chain_id_arg = app};
+                                    .chain_id_fn = follower_chain_id,
+                                    .chain_id_arg = app};
     char kd[4096];
 
     if (app->cfg->key_dir && app->cfg->key_dir[0])
@@ -213,6 +214,8 @@ static void follower_reload(struct cantor_app *app)
 
     follower_opts(app->cfg, &o);
     cantor_follower_reconfigure(app->follower, &o);
+    if (commit_engine)
+        cantor_commit_set_interval(commit_engine, (uint64_t)app->cfg->checkpoint_interval);
 }
 
 static void follower_stop(struct cantor_app *app)

@@ -20,12 +20,12 @@
 #include "core/log.h"
 #include "storage/keys.h"
 
-#define MODEL_MAGIC     "CMV1"
-#define META_ACTIVE     "compress.active"
-#define META_COMPACT    "compress.compact"
-#define META_KEY_ACTIVE "u.compress.active"
+#define MODEL_MAGIC      "CMV1"
+#define META_ACTIVE      "compress.active"
+#define META_COMPACT     "compress.compact"
+#define META_KEY_ACTIVE  "u.compress.active"
 #define META_KEY_COMPACT "u.compress.compact"
-#define MAX_SCAN_CHUNKS (1u << 26)
+#define MAX_SCAN_CHUNKS  (1u << 26)
 
 struct model_slot {
     uint8_t hash[32];
@@ -304,7 +304,8 @@ static enum cantor_err model_get_prefix(struct cantor_compress *c, const uint8_t
 
 /* Code block's canonical bytes warm with model m; called with c->lock held. */
 static enum cantor_err encode_block(struct cantor_compress *c, struct cantor_codec_model *m, uint64_t block,
-                                    const uint8_t *raw, size_t len, struct cantor_buf *out, uint8_t *ret_codec)
+                                    const uint8_t *raw, size_t len, struct cantor_buf *out,
+                                    uint8_t *ret_codec)
 {
     struct cantor_codec_ctx *ctx = NULL;
     struct lookup_arg la;
@@ -376,8 +377,9 @@ enum cantor_err cantor_compress_encode(struct cantor_compress *c, const uint8_t 
 
 /* ---- block hook ---- */
 
-static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *meta, const struct cantor_delta *delta,
-                                    const uint8_t *canonical, size_t canonical_len, void **ret_state)
+static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *meta,
+                                    const struct cantor_delta *delta, const uint8_t *canonical,
+                                    size_t canonical_len, void **ret_state)
 {
     struct cantor_compress *c = arg;
     struct cantor_codec_model *m = NULL;
@@ -528,12 +530,14 @@ static enum cantor_err save_compact(struct cantor_compress *c, struct cantor_sto
     cantor_be64_put(v + 8, end);
     memcpy(v + 16, target, 32);
     (void)c;
-    return cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_COMPACT, strlen(META_KEY_COMPACT), v, sizeof(v));
+    return cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_COMPACT, strlen(META_KEY_COMPACT), v,
+                                  sizeof(v));
 }
 
 /* Register the version and make it active, with the compaction range, in one batch. */
-static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_model *m, const uint8_t hash[32],
-                               const uint64_t *blocks, size_t n, uint64_t head, uint64_t first)
+static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_model *m,
+                               const uint8_t hash[32], const uint64_t *blocks, size_t n, uint64_t head,
+                               uint64_t first)
 {
     struct cantor_store_batch *b = NULL;
     uint8_t *rec = NULL, act[40];
@@ -703,7 +707,8 @@ static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, co
         goto out; /* the old chunk is as small: keep it (its model stays registered) */
     cantor_be64_put(k, block);
     pthread_mutex_lock(&c->write_lock);
-    if (c->gen == gen && cantor_store_head(c->store, &head, NULL, &empty) == CANTOR_OK && !empty && block <= head) {
+    if (c->gen == gen && cantor_store_head(c->store, &head, NULL, &empty) == CANTOR_OK && !empty &&
+        block <= head) {
         err = cantor_store_batch_new(c->store, &b);
         if (!err)
             err = cantor_store_batch_put(b, CANTOR_CF_CHUNKS, k, 8, out.data, out.len);
@@ -732,7 +737,8 @@ out:
     return err;
 }
 
-enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks, uint64_t *ret_done)
+enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks,
+                                             uint64_t *ret_done)
 {
     struct cantor_store_batch *b = NULL;
     uint8_t target[32];
@@ -827,7 +833,8 @@ void cantor_compress_stop(struct cantor_compress *c)
 
 /* ---- setup ---- */
 
-static enum cantor_err count_chunk(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *ctx)
+static enum cantor_err count_chunk(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                                   void *ctx)
 {
     struct cantor_compress *c = ctx;
     struct cantor_chunk_info info;
@@ -904,8 +911,9 @@ enum cantor_err cantor_compress_new(struct cantor_store *store, const struct can
     c->rb_codec = -1;
     c->st.compact_next = 1;
     c->st.compact_end = 0;
-    c->hook = (struct cantor_block_hook){"compress", c,           hook_prepare,  hook_write,
-                                         hook_committed, hook_discard, hook_rollback, hook_rolled_back};
+    c->hook = (struct cantor_block_hook){
+        "compress",      c, hook_prepare, hook_write, hook_committed, hook_discard, hook_rollback,
+        hook_rolled_back};
     err = cantor_codec_model_new(&m);
     if (err)
         goto fail;

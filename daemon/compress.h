@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/codec.h"
@@ -27,11 +28,11 @@
 #include "rpc/api_codec.h"
 #include "storage/store.h"
 
-#define CANTOR_COMPRESS_TRAIN_BLOCKS_DEFAULT   64u   /* first model: after this many followed blocks */
-#define CANTOR_COMPRESS_RETRAIN_EVERY_DEFAULT  256u  /* then retrain after this many new blocks */
-#define CANTOR_COMPRESS_MAX_TRAIN_BLOCKS       1024u /* newest blocks one training reads */
-#define CANTOR_COMPRESS_COMPACT_STEP_DEFAULT   16u   /* chunks re-encoded per trainer wake-up */
-#define CANTOR_COMPRESS_MAX_MODELS             8u    /* model versions kept in memory */
+#define CANTOR_COMPRESS_TRAIN_BLOCKS_DEFAULT  64u   /* first model: after this many followed blocks */
+#define CANTOR_COMPRESS_RETRAIN_EVERY_DEFAULT 256u  /* then retrain after this many new blocks */
+#define CANTOR_COMPRESS_MAX_TRAIN_BLOCKS      1024u /* newest blocks one training reads */
+#define CANTOR_COMPRESS_COMPACT_STEP_DEFAULT  16u   /* chunks re-encoded per trainer wake-up */
+#define CANTOR_COMPRESS_MAX_MODELS            8u    /* model versions kept in memory */
 
 struct cantor_compress_opts {
     uint64_t train_blocks;  /* 0 = default; blocks needed before the first training */
@@ -44,15 +45,15 @@ struct cantor_compress_stats {
     uint64_t blocks, raw_bytes, stored_bytes;
     uint64_t per_codec[4]; /* indexed by enum cantor_codec_id */
     uint8_t active_model[32];
-    bool trained;           /* the active model is not the untrained one */
-    uint64_t trainings;     /* trainings run since start */
+    bool trained;       /* the active model is not the untrained one */
+    uint64_t trainings; /* trainings run since start */
     uint64_t promotions;
-    time_t last_training;   /* 0 = never */
-    uint64_t last_train_first, last_train_last; /* blocks the last training used */
+    time_t last_training;                        /* 0 = never */
+    uint64_t last_train_first, last_train_last;  /* blocks the last training used */
     uint64_t last_holdout_new, last_holdout_old; /* held-out bytes with the new / the active model */
-    double last_loss;       /* held-out bits per raw byte of the last training's model */
-    uint64_t compacted;     /* chunks re-encoded since start */
-    uint64_t compact_next, compact_end; /* pending compaction range (next > end: none) */
+    double last_loss;                            /* held-out bits per raw byte of the last training's model */
+    uint64_t compacted;                          /* chunks re-encoded since start */
+    uint64_t compact_next, compact_end;          /* pending compaction range (next > end: none) */
 };
 
 struct cantor_compress;
@@ -76,7 +77,8 @@ void cantor_compress_get_stats(struct cantor_compress *c, struct cantor_compress
 
 /* One trainer round now, on the calling thread (tests, tools): train if due, compact a step. */
 enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force, bool *ret_promoted);
-enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks, uint64_t *ret_done);
+enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks,
+                                             uint64_t *ret_done);
 
 /* The engine as rpc/ sees it (valid while c lives), and its part of /v1/status. */
 const struct cantor_api_codec *cantor_compress_api(struct cantor_compress *c);

@@ -2,8 +2,10 @@
 #include "observe.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
+#include "core/delta_json.h"
 #include "core/hex.h"
 #include "core/keccak.h"
 #include "core/log.h"
@@ -139,24 +141,37 @@ static enum cantor_err slot_for(struct observed_account *a, const char *slot_hex
     return CANTOR_OK;
 }
 
-/* A value stated by the diff: quantity/word hex, or code bytes (whose hash is the value). */
-static enum cantor_err set_value(struct observed_account *a, struct obs_value *v, bool is_code, const char *hex)
+/* A value stated by the diff (a JSON quantity string or number, or code hex whose hash is the value). */
+static enum cantor_err set_value(struct observed_account *a, struct obs_value *v, bool is_code, const json_t *x)
 {
     enum cantor_err err;
 
-    if (!hex)
-        return CANTOR_ERR_JSON;
     if (!is_code) {
-        err = cantor_hex_decode_word(hex, v->val);
+        err = cantor_delta_json_word(x, v->val);
     } else {
         free(a->code);
         a->code = NULL;
-        err = cantor_hex_decode_alloc(hex, &a->code, &a->code_len);
-        if (!err)
-            cantor_keccak256(a->code, a->code_len, v->val);
+        err = cantor_delta_json_code(x, v->val, &a->code, &a->code_len);
     }
     v->have = !err;
     return err;
+}
+
+/* Shared JSON constants for "deleted" / "absent" values; created once, never freed (tiny). */
+static json_t *zero_word, *empty_code;
+
+static void make_constants(void)
+{
+    zero_word = json_string("0x0");
+    empty_code = json_string("0x");
+}
+
+static enum cantor_err init_constants(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, make_constants);
+    return zero_word && empty_code ? CANTOR_OK : CANTOR_ERR_NOMEM;
 }
 
 /* Parity: D is "=" (touched, value not given), {"+": new}, {"-": old} (now zero) or {"*": {from, to}}. */
@@ -167,11 +182,11 @@ static enum cantor_err parity_field(struct observed_account *a, struct obs_value
     if (!d || json_is_string(d))
         return CANTOR_OK;
     if ((x = json_object_get(d, "+")))
-        return set_value(a, v, is_code, json_string_value(x));
+        return set_value(a, v, is_code, x);
     if ((x = json_object_get(d, "*")))
-        return set_value(a, v, is_code, json_string_value(json_object_get(x, "to")));
+        return set_value(a, v, is_code, json_object_get(x, "to"));
     if (json_object_get(d, "-"))
-        return set_value(a, v, is_code, is_code ? "0x" : "0x0");
+        return set_value(a, v, is_code, is_code ? empty_code : zero_word);
     return CANTOR_ERR_JSON;
 }
 
@@ -230,28 +245,27 @@ static enum cantor_err walk_geth(struct cantor_observed *o, json_t *tx)
                 return err;
             for (int k = 0; k < 3; k++) {
                 json_t *x = qa ? json_object_get(qa, field_names[k]) : NULL;
-                const char *hex;
 
                 if (!x && qa && pa)
                     x = json_object_get(pa, field_names[k]);
-                hex = x ? json_string_value(x) : (k == CANTOR_KIND_CODE ? "0x" : "0x0");
                 if (k == CANTOR_KIND_CODE && !x && qa && json_object_get(qa, "codeHash"))
                     continue; /* code omitted (disableCode): leave it to a proof */
-                if ((err = set_value(a, &a->f[k], k == CANTOR_KIND_CODE, hex)))
+                if (!x)
+                    x = k == CANTOR_KIND_CODE ? empty_code : zero_word;
+                if ((err = set_value(a, &a->f[k], k == CANTOR_KIND_CODE, x)))
                     return err;
             }
             json_object_foreach(json_object_get(pa, "storage"), slot, d) {
                 struct observed_slot *sl;
                 json_t *q = json_object_get(json_object_get(qa, "storage"), slot);
 
-                if ((err = slot_for(a, slot, &sl)) ||
-                    (err = set_value(a, &sl->v, false, q ? json_string_value(q) : "0x0")))
+                if ((err = slot_for(a, slot, &sl)) || (err = set_value(a, &sl->v, false, q ? q : zero_word)))
                     return err;
             }
             json_object_foreach(json_object_get(qa, "storage"), slot, d) {
                 struct observed_slot *sl;
 
-                if ((err = slot_for(a, slot, &sl)) || (err = set_value(a, &sl->v, false, json_string_value(d))))
+                if ((err = slot_for(a, slot, &sl)) || (err = set_value(a, &sl->v, false, d)))
                     return err;
             }
         }
@@ -324,6 +338,8 @@ static enum cantor_err collect(struct cantor_observed *o, struct cantor_store *s
 
     if (!json_is_array(diff))
         return CANTOR_ERR_JSON;
+    if (init_constants())
+        return CANTOR_ERR_NOMEM;
     json_array_foreach(diff, i, tx) {
         enum cantor_err err = fmt == CANTOR_DIFF_PARITY ? walk_parity(o, tx) : walk_geth(o, tx);
 

@@ -43,14 +43,23 @@ enum cantor_err cantor_api_h_rpc(void *c, const struct cantor_http_request *req,
                                  struct cantor_http_response *resp);
 
 /* handlers_proofs.c */
-enum cantor_err cantor_api_h_checkpoint_keys(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
-enum cantor_err cantor_api_h_checkpoint_latest(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
-enum cantor_err cantor_api_h_checkpoint_n(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
-enum cantor_err cantor_api_h_checkpoint_make(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
-enum cantor_err cantor_api_h_proof_delta_storage(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
-enum cantor_err cantor_api_h_proof_delta(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
-enum cantor_err cantor_api_h_proof_state_storage(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
-enum cantor_err cantor_api_h_proof_state(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
-enum cantor_err cantor_api_h_verify(void *c, const struct cantor_http_request *req, struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_checkpoint_keys(void *c, const struct cantor_http_request *req,
+                                             struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_checkpoint_latest(void *c, const struct cantor_http_request *req,
+                                               struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_checkpoint_n(void *c, const struct cantor_http_request *req,
+                                          struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_checkpoint_make(void *c, const struct cantor_http_request *req,
+                                             struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_proof_delta_storage(void *c, const struct cantor_http_request *req,
+                                                 struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_proof_delta(void *c, const struct cantor_http_request *req,
+                                         struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_proof_state_storage(void *c, const struct cantor_http_request *req,
+                                                 struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_proof_state(void *c, const struct cantor_http_request *req,
+                                         struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_verify(void *c, const struct cantor_http_request *req,
+                                    struct cantor_http_response *resp);
 
 #endif

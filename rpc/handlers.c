@@ -289,9 +289,11 @@ static enum cantor_err h_metrics(void *c, const struct cantor_http_request *req,
             st.compression_ratio, model, st.training_loss,
             (long long)(time(NULL) > ctx->start_time ? time(NULL) - ctx->start_time : 0));
     if (!err && ctx->commit && ctx->commit->roots_ms)
-        err = cantor_buf_printf(&b, "# HELP cantor_roots_ms Root maintenance (delta root, state tree, MMR) of the last block.\n"
-                                    "# TYPE cantor_roots_ms gauge\ncantor_roots_ms %.3f\n",
-                                ctx->commit->roots_ms(ctx->commit->arg));
+        err = cantor_buf_printf(
+            &b,
+            "# HELP cantor_roots_ms Root maintenance (delta root, state tree, MMR) of the last"
+            " block.\n# TYPE cantor_roots_ms gauge\ncantor_roots_ms %.3f\n",
+            ctx->commit->roots_ms(ctx->commit->arg));
     if (!err && server)
         err = cantor_http_metrics(server, &b);
     if (err) {
@@ -362,7 +364,8 @@ static const struct cantor_http_route routes[] = {
     {"GET", "/v1/checkpoint/{n}", CANTOR_HTTP_READ, cantor_api_h_checkpoint_n},
     {"POST", "/v1/checkpoint", CANTOR_HTTP_ADMIN, cantor_api_h_checkpoint_make},
     {"GET", "/v1/proofs/delta/{n}/{address}", CANTOR_HTTP_READ, cantor_api_h_proof_delta},
-    {"GET", "/v1/proofs/delta/{n}/{address}/storage/{slot}", CANTOR_HTTP_READ, cantor_api_h_proof_delta_storage},
+    {"GET", "/v1/proofs/delta/{n}/{address}/storage/{slot}", CANTOR_HTTP_READ,
+     cantor_api_h_proof_delta_storage},
     {"GET", "/v1/proofs/state/{address}", CANTOR_HTTP_READ, cantor_api_h_proof_state},
     {"GET", "/v1/proofs/state/{address}/storage/{slot}", CANTOR_HTTP_READ, cantor_api_h_proof_state_storage},
     {"POST", "/v1/verify", CANTOR_HTTP_READ, cantor_api_h_verify},

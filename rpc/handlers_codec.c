@@ -40,8 +40,9 @@ static enum cantor_err reply_chunk_error(struct cantor_http_response *resp, enum
     case CANTOR_ERR_CORRUPT:
         return cantor_http_reply_error(resp, 400, "chunk is corrupt: the payload does not decode");
     case CANTOR_ERR_UNSUPPORTED:
-        return cantor_http_reply_error(resp, 400, "unsupported chunk: not a cantor chunk, or an unknown version "
-                                                  "or codec");
+        return cantor_http_reply_error(resp, 400,
+                                       "unsupported chunk: not a cantor chunk, or an unknown version "
+                                       "or codec");
     case CANTOR_ERR_TOO_LARGE:
         return cantor_http_reply_error(resp, 413, "chunk or its decoded size exceeds the limit");
     case CANTOR_ERR_UNKNOWN_MODEL:
@@ -86,10 +87,12 @@ static bool body_to_canonical(const struct cantor_http_request *req, struct cant
     json_error_t jerr;
     enum cantor_err err;
 
-    if (req->body_len >= CANTOR_DELTA_MAGIC_LEN && memcmp(req->body, CANTOR_DELTA_MAGIC, CANTOR_DELTA_MAGIC_LEN) == 0) {
+    if (req->body_len >= CANTOR_DELTA_MAGIC_LEN &&
+        memcmp(req->body, CANTOR_DELTA_MAGIC, CANTOR_DELTA_MAGIC_LEN) == 0) {
         err = cantor_delta_decode(req->body, req->body_len, &d);
         if (err) {
-            cantor_http_reply_error(resp, 400, "body is not a valid canonical delta: %s", cantor_err_str(err));
+            cantor_http_reply_error(resp, 400, "body is not a valid canonical delta: %s",
+                                    cantor_err_str(err));
             return false;
         }
         cantor_delta_free(d);
@@ -106,10 +109,11 @@ static bool body_to_canonical(const struct cantor_http_request *req, struct cant
     if (err)
         err = cantor_delta_from_json_lines((const char *)req->body, req->body_len, block, &d);
     if (err) {
-        cantor_http_reply_error(resp, 400,
-                                "body is neither canonical delta bytes, a recorded trace_replayBlockTransactions"
-                                " / debug_traceBlockByNumber diff, nor JSON lines of entries: %s",
-                                cantor_err_str(err));
+        cantor_http_reply_error(
+            resp, 400,
+            "body is neither canonical delta bytes, a recorded trace_replayBlockTransactions"
+            " / debug_traceBlockByNumber diff, nor JSON lines of entries: %s",
+            cantor_err_str(err));
         return false;
     }
     if (block && !d->block_number)
@@ -172,8 +176,8 @@ static enum cantor_err reply_delta_json(struct cantor_http_response *resp, const
     }
     if (!err) {
         err = cantor_http_reply_json(resp, 200,
-                                     json_pack("{s:I,s:I,s:o}", "number", (json_int_t)d->block_number, "count",
-                                               (json_int_t)d->n_entries, "entries", entries));
+                                     json_pack("{s:I,s:I,s:o}", "number", (json_int_t)d->block_number,
+                                               "count", (json_int_t)d->n_entries, "entries", entries));
         entries = NULL;
     }
     json_decref(entries);
@@ -231,16 +235,16 @@ enum cantor_err cantor_api_h_compression_stats(void *c, const struct cantor_http
     per = json_object();
     for (int i = 0; per && i < 4; i++)
         json_object_set_new(per, cantor_codec_name((uint8_t)i), json_integer((json_int_t)st.per_codec[i]));
-    train = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "trainings", (json_int_t)st.trainings, "promotions",
-                      (json_int_t)st.promotions, "lastTrainingTime", (json_int_t)st.last_training,
-                      "lastFirstBlock", (json_int_t)st.last_train_first, "lastLastBlock",
-                      (json_int_t)st.last_train_last, "heldOutBytesNew", (json_int_t)st.last_holdout_new,
-                      "heldOutBytesActive", (json_int_t)st.last_holdout_old, "heldOutBitsPerByte",
-                      st.last_loss);
+    train =
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "trainings", (json_int_t)st.trainings, "promotions",
+                  (json_int_t)st.promotions, "lastTrainingTime", (json_int_t)st.last_training,
+                  "lastFirstBlock", (json_int_t)st.last_train_first, "lastLastBlock",
+                  (json_int_t)st.last_train_last, "heldOutBytesNew", (json_int_t)st.last_holdout_new,
+                  "heldOutBytesActive", (json_int_t)st.last_holdout_old, "heldOutBitsPerByte", st.last_loss);
     return cantor_http_reply_json(
         resp, 200,
-        json_pack("{s:I,s:I,s:I,s:f,s:o,s:s,s:b,s:o,s:{s:I,s:I,s:I}}", "blocks", (json_int_t)st.blocks, "rawBytes",
-                  (json_int_t)st.raw_bytes, "storedBytes", (json_int_t)st.stored_bytes, "ratio",
+        json_pack("{s:I,s:I,s:I,s:f,s:o,s:s,s:b,s:o,s:{s:I,s:I,s:I}}", "blocks", (json_int_t)st.blocks,
+                  "rawBytes", (json_int_t)st.raw_bytes, "storedBytes", (json_int_t)st.stored_bytes, "ratio",
                   st.stored_bytes ? (double)st.raw_bytes / (double)st.stored_bytes : 0.0, "perCodec", per,
                   "activeModel", model, "trained", st.trained, "lastTraining", train, "compaction",
                   "chunksReencoded", (json_int_t)st.compacted, "next", (json_int_t)st.compact_next, "end",

@@ -6,6 +6,8 @@
 // cross-check: StandardMerkleTree.of(entries).root equals cantord's delta root for anvil blocks.
 //
 // node verifier_test.mjs --rpc URL --signer 0xADDR --proofs-dir DIR          (documents in files)
+//                        | --rpc URL --cantord URL --cantord-proofs N         (N followed blocks: delta and
+//                          state proofs, JSON and ?format=abi, signer from GET /v1/checkpoint/keys)
 //                        [--cantord URL --delta-root-cmd CMD --crosscheck N]  (OZ cross-check)
 //                        [--gas-out FILE] [--min-absent N (1)]
 // Prints JSON lines; the last is {"event":"done",...}; exit 1 on any failed expectation.
@@ -40,9 +42,12 @@ function parseArgs(argv) {
         else if (k === '--crosscheck') o.crosscheck = Number(v);
         else if (k === '--gas-out') o.gasOut = v;
         else if (k === '--min-absent') o.minAbsent = Number(v);
+        else if (k === '--cantord-proofs') o.cantordProofs = Number(v);
         else throw new Error(`unknown option ${k}`);
     }
-    if (!o.rpc || !o.signer || !o.proofsDir) throw new Error('need --rpc, --signer and --proofs-dir');
+    if (!o.rpc) throw new Error('need --rpc');
+    if (o.cantordProofs ? !o.cantord : !o.signer || !o.proofsDir)
+        throw new Error('need --signer and --proofs-dir, or --cantord URL --cantord-proofs N');
     return o;
 }
 
@@ -168,6 +173,81 @@ class Chain {
     }
 }
 
+async function getJson(url) {
+    const res = await fetch(url, { signal: AbortSignal.timeout(60000) });
+    const text = await res.text();
+    if (text.length > MAX_DOC_BYTES) throw new Error(`${url}: answer larger than 1 MiB`);
+    if (!res.ok) return { status: res.status, body: null };
+    return { status: res.status, body: JSON.parse(text) };
+}
+
+// Proof URL for a key of a block's delta (docs/api.md): kind in the path for storage, else ?kind=.
+function proofUrl(base, type, n, e, extra = '') {
+    const q = type === 'delta' ? '' : `block=${n}&`;
+    const path = type === 'delta' ? `/v1/proofs/delta/${n}/${e.address}` : `/v1/proofs/state/${e.address}`;
+    if (e.kind === 'storage') return `${base}${path}/storage/${e.slot}?${q}${extra}`;
+    return `${base}${path}?${q}kind=${e.kind}${extra ? '&' + extra : ''}`;
+}
+
+// Real proofs from a cantord following this chain: for n spread-out blocks with >= 8 entries, delta and
+// state proofs of the first, first storage and last entry, both as JSON and as ?format=abi; plus keys of
+// the newest picked block asked at block 1 (absent there when created later). Also checks that
+// @openzeppelin/merkle-tree's root over each block's entries is the deltaRoot cantord proves against.
+async function cantordDocs(opts, expect) {
+    const base = opts.cantord;
+    const keys = (await getJson(`${base}/v1/checkpoint/keys`)).body;
+    if (!keys?.ethAddress) throw new Error('GET /v1/checkpoint/keys: no ethAddress');
+    const head = (await getJson(`${base}/v1/status`)).body?.store?.head;
+    if (!Number.isInteger(head)) throw new Error('GET /v1/status: no store.head');
+    const bodies = new Map();
+    for (let n = 1; n <= head; n++) {
+        const r = await getJson(`${base}/v1/blocks/${n}/delta`);
+        if (!expect(r.body, `GET /v1/blocks/${n}/delta: HTTP ${r.status}`)) break;
+        if ((r.body.entries?.length ?? 0) >= 8) bodies.set(n, r.body);
+    }
+    const cands = [...bodies.keys()];
+    const k = Math.min(opts.cantordProofs, cands.length);
+    const picks = [...new Set(Array.from({ length: k }, (_, i) => cands[Math.floor((i * (cands.length - 1)) / Math.max(k - 1, 1))]))];
+    const docs = [];
+    const fetchDoc = async (type, n, e, name) => {
+        const j = await getJson(proofUrl(base, type, n, e));
+        const a = await getJson(proofUrl(base, type, n, e, 'format=abi'));
+        if (!expect(j.body && a.body?.abi, `${name}: HTTP ${j.status} / ${a.status} (abi)`)) return null;
+        expect(a.body.type === type, `${name}: abi answer type ${a.body.type}`);
+        const d = { name, doc: j.body, abi: a.body.abi };
+        docs.push(d);
+        return d;
+    };
+    let crosschecked = 0;
+    for (const n of picks) {
+        const entries = bodies.get(n).entries;
+        const storage = entries.findIndex((e) => e.kind === 'storage');
+        const idx = [...new Set([0, storage, entries.length - 1].filter((i) => i >= 0))];
+        let deltaRoot = null;
+        for (const i of idx) {
+            const d = await fetchDoc('delta', n, entries[i], `cantord-delta-${n}-${i}`);
+            if (d) deltaRoot = d.doc.block.deltaRoot;
+            await fetchDoc('state', n, entries[i], `cantord-state-${n}-${i}`);
+        }
+        const values = entries.map((e) => [n, e.address, KINDS[e.kind], e.slot ?? ZERO32, word(e.old), word(e.new)]);
+        const oz = StandardMerkleTree.of(values, DELTA_TYPES).root;
+        expect(oz === deltaRoot, `block ${n}: OZ root ${oz} != cantord's proven deltaRoot ${deltaRoot}`);
+        out({ event: 'crosscheck', source: 'proof', block: n, entries: values.length, root: oz, match: oz === deltaRoot });
+        crosschecked++;
+    }
+    let absent = 0;
+    const late = picks.length ? bodies.get(picks[picks.length - 1]).entries : [];
+    for (let i = 0; i < late.length && i < 60 && absent < 3; i++) {
+        const j = await getJson(proofUrl(base, 'state', 1, late[i]));
+        if (!j.body || j.body.value !== null) continue;
+        const a = await getJson(proofUrl(base, 'state', 1, late[i], 'format=abi'));
+        if (!expect(a.body?.abi, `absent state proof at block 1: HTTP ${a.status} (abi)`)) continue;
+        docs.push({ name: `cantord-state-1-absent-${i}`, doc: j.body, abi: a.body.abi });
+        absent++;
+    }
+    return { signer: keys.ethAddress.toLowerCase(), docs, crosschecked };
+}
+
 async function main() {
     const opts = parseArgs(process.argv);
     const chain = new Chain(opts.rpc);
@@ -179,6 +259,22 @@ async function main() {
         return cond;
     };
 
+    let docs;
+    let crosschecked = 0;
+    if (opts.cantordProofs) {
+        const c = await cantordDocs(opts, expect);
+        opts.signer = c.signer;
+        docs = c.docs;
+        crosschecked = c.crosschecked;
+    } else {
+        const files = readdirSync(opts.proofsDir).filter((f) => f.endsWith('.json')).sort();
+        docs = files.map((f) => {
+            const text = readFileSync(join(opts.proofsDir, f), 'utf8');
+            if (text.length > MAX_DOC_BYTES) throw new Error(`${f}: larger than 1 MiB`);
+            return { name: f, doc: JSON.parse(text) };
+        });
+    }
+
     const ctor = AbiCoder.defaultAbiCoder().encode(['address'], [opts.signer]);
     const dep = await chain.send({ data: bytecode + ctor.slice(2) });
     const verifier = dep.contractAddress;
@@ -186,12 +282,6 @@ async function main() {
     expect(onchainSigner.toLowerCase() === opts.signer, 'deployed signer differs');
     out({ event: 'deployed', address: verifier, signer: opts.signer, solc, openzeppelin: oz, deployGas: Number(dep.gasUsed) });
 
-    const files = readdirSync(opts.proofsDir).filter((f) => f.endsWith('.json')).sort();
-    const docs = files.map((f) => {
-        const text = readFileSync(join(opts.proofsDir, f), 'utf8');
-        if (text.length > MAX_DOC_BYTES) throw new Error(`${f}: larger than 1 MiB`);
-        return { name: f, doc: JSON.parse(text) };
-    });
     if (!expect(docs.some((d) => d.doc.type === 'delta') && docs.some((d) => d.doc.type === 'state'), 'need delta and state documents'))
         throw new Error(failures.join('; '));
 
@@ -230,11 +320,21 @@ async function main() {
     const gas = {};
     const perDoc = {};
     const absentTerms = new Set();
-    for (const { name, doc } of docs) {
+    for (const { name, doc, abi: abiHex } of docs) {
         const isDelta = doc.type === 'delta';
         const fn = isDelta ? 'verifyDelta' : 'verifyState';
         const p = isDelta ? toDeltaProof(doc) : toStateProof(doc);
         await mustPass(name, fn, p);
+        if (abiHex) {
+            // cantord's ?format=abi bytes are exactly the struct this JSON document encodes to, and
+            // selector || those bytes is a call the contract accepts.
+            const mine = iface.encodeFunctionData(fn, [p]);
+            const sel = iface.getFunction(fn).selector;
+            expect(mine === sel + abiHex.slice(2).toLowerCase(), `${name}: ?format=abi differs from the JSON document's encoding`);
+            const r = await chain.call(verifier, sel + abiHex.slice(2));
+            calls++;
+            expect(r.ok !== undefined && iface.decodeFunctionResult(fn, r.ok)[0] === true, `${name}: raw ?format=abi call did not return true`);
+        }
         if (!isDelta && !p.present) absentTerms.add(p.term);
 
         // Every tamper class, with the check that must name it.
@@ -325,7 +425,6 @@ async function main() {
     }
 
     // @openzeppelin/merkle-tree vs cantord's delta root, on anvil blocks cantord followed.
-    let crosschecked = 0;
     if (opts.cantord && opts.deltaRootCmd) {
         const head = Number(await chain.rpc.call('eth_blockNumber', []));
         const tmp = mkdtempSync(join(tmpdir(), 'cantor-oz-'));

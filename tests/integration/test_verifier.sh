@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # cantord proofs verified by a real EVM: anvil chain + cantord following it; CantorVerifier.sol is
-# deployed on the same anvil with the trusted secp256k1 checkpoint signer, every proof document must
-# pass verifyDelta/verifyState via eth_call and every tampered copy (value, path, block number,
-# signature, ...) must revert with the error naming the check; one real tx per proof shape measures
-# gas. Then @openzeppelin/merkle-tree's StandardMerkleTree root must equal cantord's delta root
-# (core/merkle.c over GET /v1/blocks/{n}/delta) for anvil blocks.
-#
-# Proof source: until cantord serves GET /v1/checkpoint/keys and /v1/proofs/..., the documents come
-# from core/proof.c: verifier_proofgen (recorded mainnet blocks 17,073,191-193, fixed test keys) and
-# bench_proofs --dump (a value 2^20 blocks back).
+# deployed on the same anvil with the trusted secp256k1 checkpoint signer (GET /v1/checkpoint/keys).
+# Real proofs from cantord (GET /v1/proofs/delta/..., /v1/proofs/state/..., JSON and ?format=abi) must
+# pass verifyDelta/verifyState via eth_call, the ?format=abi bytes must equal the JSON document's ABI
+# encoding, and every tampered copy (value, path, block number, signature, ...) must revert with the
+# error naming the check; one real tx per proof shape measures gas. @openzeppelin/merkle-tree's
+# StandardMerkleTree root over GET /v1/blocks/{n}/delta must equal the deltaRoot cantord proves against.
+# Then the same on core/proof.c documents over recorded mainnet blocks (verifier_proofgen: absence
+# proofs of both kinds; core/merkle.c vs OZ on anvil blocks) and on a value 2^20 blocks back
+# (bench_proofs --dump: 20 MMR siblings).
 . "$(dirname "$0")/lib.sh"
 
 PROOFGEN=$BUILD/tests/integration/verifier_proofgen
@@ -18,10 +18,10 @@ DATA=${CANTOR_SHARED_DATA:-$ROOT/../shared/data}
 
 # run_verifier NAME PROOFS_DIR SIGNER ARGS... : verifier_test.mjs, output in $TMP/NAME.out, summary checked.
 run_verifier() {
-    local name=$1 dir=$2 signer=$3
+    local name=$1 dir=$2 signer=$3 src=()
     shift 3
-    (cd "$CHAIN" && node verifier_test.mjs --rpc "$CHAIN_URL" --signer "$signer" --proofs-dir "$dir" \
-        --gas-out "$TMP/$name-gas.json" "$@") >"$TMP/$name.out" 2>"$TMP/$name.log" || {
+    [ "$dir" = - ] || src=(--signer "$signer" --proofs-dir "$dir")
+    (cd "$CHAIN" && node verifier_test.mjs --rpc "$CHAIN_URL" "${src[@]}" --gas-out "$TMP/$name-gas.json" "$@") >"$TMP/$name.out" 2>"$TMP/$name.log" || {
         cat "$TMP/$name.out" >&2
         fail "verifier_test.mjs ($name) failed"
     }
@@ -38,7 +38,8 @@ for e in ev:
         print(f"[{name}] gas {e['shape']} over {e['documents']} proofs: {e['minGas']}-{e['maxGas']} "
               f"(tree path {e['minPath']}-{e['maxPath']})")
     elif e["event"] == "crosscheck":
-        print(f"[{name}] OZ StandardMerkleTree root == cantord delta root, block {e['block']} "
+        what = "proven deltaRoot" if e.get("source") == "proof" else "core/merkle.c root"
+        print(f"[{name}] OZ StandardMerkleTree root == cantord {what}, anvil block {e['block']} "
               f"({e['entries']} entries): {e['match']}")
 print(f"[{name}] {done['documents']} documents, {done['passed']} passed, {done['reverted']} tampered copies "
       f"reverted as expected, OZ cross-check on {done['crosschecked']} anvil blocks, {done['failures']} failures")
@@ -53,6 +54,11 @@ start_cantord
 wait_chain_done 300
 wait_synced 180
 log "cantord in sync at block $(chain_head)"
+
+# Real proofs from this cantord for 5 followed blocks.
+run_verifier cantord - - --cantord "$API" --cantord-proofs 5
+python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[-1]); sys.exit(d["crosschecked"] < 3 or d["documents"] < 10)' \
+    "$TMP/cantord.out" || fail "fewer than 3 blocks / 10 proofs from cantord"
 
 mkdir -p "$TMP/proofs"
 "$PROOFGEN" "$DATA" "$TMP/proofs" >"$TMP/proofgen.log" 2>&1 || fail "verifier_proofgen failed"

@@ -36,9 +36,9 @@ struct mock_synth {
     unsigned *branch; /* per block; 0 = the original chain */
     bool *empty;      /* per block: serve [] as its diff (a reorged block without transactions) */
     uint8_t (*hash)[32];
-    json_t **geth;               /* per block: the recorded geth diff, source of the account state */
-    struct synth_state *states;  /* per block: accounts seen so far, values after the block */
-    uint8_t (*root)[32];         /* per block: the state trie root (the header's stateRoot) */
+    json_t **geth;              /* per block: the recorded geth diff, source of the account state */
+    struct synth_state *states; /* per block: accounts seen so far, values after the block */
+    uint8_t (*root)[32];        /* per block: the state trie root (the header's stateRoot) */
     unsigned next_branch;
     uint64_t lie_block;
     enum cantor_mock_synth_lie lie;
@@ -112,8 +112,8 @@ static void tagged_hash(const char *tag, uint64_t n, unsigned branch, uint8_t ou
 }
 
 /* The header of block n on `branch` over `parent`; h->hash is set. */
-static enum cantor_err make_header(uint64_t n, unsigned branch, const uint8_t parent[32], const uint8_t root[32],
-                                   struct cantor_header *h)
+static enum cantor_err make_header(uint64_t n, unsigned branch, const uint8_t parent[32],
+                                   const uint8_t root[32], struct cantor_header *h)
 {
     struct cantor_buf rlp;
     uint8_t coinbase[32];
@@ -482,7 +482,8 @@ static void lie_old_values(json_t *diff, enum cantor_mock_synth_format fmt)
     }
 }
 
-static enum cantor_err answer_diff(struct mock_synth *s, uint64_t n, const char *recorded, struct cantor_buf *b)
+static enum cantor_err answer_diff(struct mock_synth *s, uint64_t n, const char *recorded,
+                                   struct cantor_buf *b)
 {
     json_t *diff;
     enum cantor_err err;
@@ -547,8 +548,8 @@ static enum cantor_err answer_block(struct mock_synth *s, uint64_t n, struct can
     return err;
 }
 
-enum cantor_err mock_synth_answer(struct mock_synth *s, const char *method, json_t *params, const char *recorded,
-                                  struct cantor_buf *b, bool *ret_handled)
+enum cantor_err mock_synth_answer(struct mock_synth *s, const char *method, json_t *params,
+                                  const char *recorded, struct cantor_buf *b, bool *ret_handled)
 {
     enum cantor_err err = CANTOR_OK;
     uint64_t n;
@@ -579,7 +580,8 @@ enum cantor_err mock_synth_answer(struct mock_synth *s, const char *method, json
             err = append_error(b, -32000, "header not found");
         else
             err = answer_state(&s->states[n - s->from], addr, proof, b);
-    } else if (!strcmp(method, "trace_replayBlockTransactions") || !strcmp(method, "debug_traceBlockByNumber")) {
+    } else if (!strcmp(method, "trace_replayBlockTransactions") ||
+               !strcmp(method, "debug_traceBlockByNumber")) {
         if (strcmp(method, mock_synth_diff_method(s->fmt)) != 0)
             err = append_error(b, -32601, "the method does not exist/is not available");
         else if (!block_param(json_array_get(params, 0), s->head, &n))

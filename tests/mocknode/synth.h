@@ -43,7 +43,7 @@ const char *mock_synth_diff_method(enum cantor_mock_synth_format fmt);
  * and set *ret_handled. recorded is the recorded answer text for the same (method, params), or
  * NULL: the chain serves the REAL recorded diffs under their real block numbers.
  */
-enum cantor_err mock_synth_answer(struct mock_synth *s, const char *method, json_t *params, const char *recorded,
-                                  struct cantor_buf *b, bool *ret_handled);
+enum cantor_err mock_synth_answer(struct mock_synth *s, const char *method, json_t *params,
+                                  const char *recorded, struct cantor_buf *b, bool *ret_handled);
 
 #endif

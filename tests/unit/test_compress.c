@@ -175,7 +175,7 @@ static void roundtrip(bool rocks)
     ck_assert_uint_eq(st.stored_bytes, stored);
     ck_assert_uint_eq(st.per_codec[0] + st.per_codec[1] + st.per_codec[2] + st.per_codec[3], N_BLOCKS);
     ck_assert_uint_lt(stored, raw_total * 2 / 3); /* untrained model: ~1.9x on these blocks */
-    ck_assert_int_gt(warm, 0);                /* the store answers the warm state lookups */
+    ck_assert_int_gt(warm, 0);                    /* the store answers the warm state lookups */
     ck_assert(!st.trained);
     /* A second engine over the same store (a restart): same stats from the chunks, same decoding. */
     ck_assert_int_eq(cantor_compress_new(r.store, NULL, &c2), CANTOR_OK);
@@ -267,7 +267,8 @@ START_TEST(test_train_promote_compact)
     ck_assert(promoted == (st.last_holdout_new < st.last_holdout_old));
     ck_assert(promoted); /* a dictionary of these blocks helps on the held-out ones */
     ck_assert(st.trained);
-    ck_assert_int_eq(cantor_store_get_raw(r.store, CANTOR_CF_MODELS, st.active_model, 32, &rec, &rlen), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_get_raw(r.store, CANTOR_CF_MODELS, st.active_model, 32, &rec, &rlen),
+                     CANTOR_OK);
     ck_assert_mem_eq(rec, "CMV1", 4);
     ck_assert_uint_eq(cantor_be32_get(rec + 4), st.last_train_last - st.last_train_first + 1);
     free(rec);
