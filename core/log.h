@@ -26,14 +26,14 @@ const char *cantor_log_level_name(enum cantor_log_level level);
 void cantor_log_write(enum cantor_log_level level, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define cantor_log(level, subsys, ...)                                                             \
-    do {                                                                                           \
-        if ((level) <= cantor_log_current)                                                         \
-            cantor_log_write((level), (subsys), __VA_ARGS__);                                      \
+#define cantor_log(level, subsys, ...)                                                                       \
+    do {                                                                                                     \
+        if ((level) <= cantor_log_current)                                                                   \
+            cantor_log_write((level), (subsys), __VA_ARGS__);                                                \
     } while (0)
 #define log_error(subsys, ...) cantor_log(CANTOR_LOG_ERROR, subsys, __VA_ARGS__)
-#define log_warn(subsys, ...) cantor_log(CANTOR_LOG_WARN, subsys, __VA_ARGS__)
-#define log_info(subsys, ...) cantor_log(CANTOR_LOG_INFO, subsys, __VA_ARGS__)
+#define log_warn(subsys, ...)  cantor_log(CANTOR_LOG_WARN, subsys, __VA_ARGS__)
+#define log_info(subsys, ...)  cantor_log(CANTOR_LOG_INFO, subsys, __VA_ARGS__)
 #define log_debug(subsys, ...) cantor_log(CANTOR_LOG_DEBUG, subsys, __VA_ARGS__)
 
 #endif

@@ -6,8 +6,8 @@
 #ifndef CANTOR_CLI_H
 #define CANTOR_CLI_H
 
-#define CANTOR_EXIT_OK 0
-#define CANTOR_EXIT_FAIL 1
+#define CANTOR_EXIT_OK    0
+#define CANTOR_EXIT_FAIL  1
 #define CANTOR_EXIT_USAGE 2
 
 struct cantor_cli_cmd {

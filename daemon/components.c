@@ -105,7 +105,8 @@ static enum cantor_err node_start(struct cantor_app *app)
     enum cantor_err err;
 
     if (dev_mode(cfg)) {
-        err = cantor_devchain_start(cantor_devchain_default_dir(), 0, DEVCHAIN_READY_TIMEOUT_MS, &app->devchain);
+        err = cantor_devchain_start(cantor_devchain_default_dir(), 0, DEVCHAIN_READY_TIMEOUT_MS,
+                                    &app->devchain);
         if (err)
             return err;
         o.url = cantor_devchain_url(app->devchain);
@@ -153,7 +154,7 @@ static void follower_opts(const struct cantor_config *cfg, struct cantor_followe
 
     memset(o, 0, sizeof(*o));
     (void)cantor_config_start_block(cfg, &kind, &number);
-    o->start = kind == CANTOR_START_GENESIS ? CANTOR_FOLLOW_FROM_GENESIS
+    o->start = kind == CANTOR_START_GENESIS  ? CANTOR_FOLLOW_FROM_GENESIS
                : kind == CANTOR_START_NUMBER ? CANTOR_FOLLOW_FROM_NUMBER
                                              : CANTOR_FOLLOW_FROM_HEAD;
     /* The dev chain is young and short: follow all of it. */
@@ -234,8 +235,8 @@ static void follower_free(struct cantor_app *app)
     compress_engine = NULL;
 }
 
-const struct cantor_app_hooks cantor_follower_hooks = {"follower", follower_start, follower_reload, follower_stop,
-                                                       follower_free};
+const struct cantor_app_hooks cantor_follower_hooks = {"follower", follower_start, follower_reload,
+                                                       follower_stop, follower_free};
 
 /* ---- HTTP server ---- */
 
@@ -300,7 +301,7 @@ static void api_status(void *arg, struct cantor_api_status *ret)
         return;
     cantor_follower_get_status(app->follower, &st);
     ret->follower_running = st.running;
-    ret->node_reachable = st.caps_known && st.last_error[0] == 0;
+    ret->node_reachable = st.node_ok;
     ret->synced = st.synced;
     ret->chain_id = st.caps_known ? st.caps.chain_id : 0;
     ret->node_head = st.node_head;

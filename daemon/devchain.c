@@ -64,7 +64,8 @@ enum cantor_err cantor_free_port(uint16_t *ret_port)
     if (fd < 0)
         return CANTOR_ERR_IO;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
         *ret_port = ntohs(sa.sin_port);
         err = CANTOR_OK;
     }
@@ -96,7 +97,8 @@ static enum cantor_err wait_ready(struct cantor_devchain *c, unsigned timeout_ms
             continue;
         n = read(c->out_fd, &ch, 1);
         if (n <= 0) {
-            log_error("devchain", "dev chain exited before it was ready (is `npm install` done in tests/chain?)");
+            log_error("devchain",
+                      "dev chain exited before it was ready (is `npm install` done in tests/chain?)");
             return CANTOR_ERR_IO;
         }
         if (ch != '\n') {
@@ -134,7 +136,8 @@ enum cantor_err cantor_devchain_start(const char *dir, uint16_t port, unsigned t
     if (snprintf(script, sizeof(script), "%s/devchain.mjs", dir) >= (int)sizeof(script))
         return CANTOR_ERR_INVALID;
     if (access(script, R_OK) != 0) {
-        log_error("devchain", "%s not found: --dev needs the source tree's tests/chain (set CANTOR_DEVCHAIN_DIR)",
+        log_error("devchain",
+                  "%s not found: --dev needs the source tree's tests/chain (set CANTOR_DEVCHAIN_DIR)",
                   script);
         return CANTOR_ERR_NOT_FOUND;
     }

@@ -10,8 +10,8 @@
 #include "follower.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -240,12 +240,14 @@ static enum cantor_err heal_reorg(struct cantor_follower *f)
             return CANTOR_OK;
         }
         if (depth == CANTOR_FOLLOWER_MAX_REORG) {
-            set_error(f, "our chain diverges from the node's more than %d blocks deep at block %" PRIu64
-                         "; refusing to roll back further",
+            set_error(f,
+                      "our chain diverges from the node's more than %d blocks deep at block %" PRIu64
+                      "; refusing to roll back further",
                       CANTOR_FOLLOWER_MAX_REORG, head);
             return CANTOR_ERR_REORG;
         }
-        err = cantor_store_rollback_ex(f->store, &new_head, &empty, f->n_hooks ? rollback_batch_write : NULL, f);
+        err = cantor_store_rollback_ex(f->store, &new_head, &empty, f->n_hooks ? rollback_batch_write : NULL,
+                                       f);
         if (err)
             return err;
         for (size_t i = 0; i < f->n_hooks; i++)
@@ -261,7 +263,8 @@ static enum cantor_err heal_reorg(struct cantor_follower *f)
     }
 }
 
-static void note_applied(struct cantor_follower *f, const struct cantor_delta *d, size_t bytes, uint64_t number)
+static void note_applied(struct cantor_follower *f, const struct cantor_delta *d, size_t bytes,
+                         uint64_t number)
 {
     struct timespec now;
     double dt;
@@ -296,7 +299,8 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
     cantor_buf_init(&enc, 0);
     err = cantor_follower_block_meta(b->block, &meta);
     if (err) {
-        set_error(f, "block %" PRIu64 ": header rejected (%s): the node's header does not re-hash to its hash",
+        set_error(f,
+                  "block %" PRIu64 ": header rejected (%s): the node's header does not re-hash to its hash",
                   b->number, cantor_err_str(err));
         goto out;
     }
@@ -343,7 +347,8 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
         goto out;
     }
     note_applied(f, d, enc.len, meta.number);
-    log_debug("follower", "applied block %" PRIu64 " (%zu entries, %zu bytes)", meta.number, d->n_entries, enc.len);
+    log_debug("follower", "applied block %" PRIu64 " (%zu entries, %zu bytes)", meta.number, d->n_entries,
+              enc.len);
 out:
     if (err && err != CANTOR_ERR_REORG) {
         pthread_mutex_lock(&f->lock);
@@ -369,6 +374,9 @@ static enum cantor_err ensure_caps(struct cantor_follower *f)
         return CANTOR_OK;
     err = cantor_node_detect(f->rpc, &caps);
     if (err) {
+        pthread_mutex_lock(&f->lock);
+        f->st.node_ok = false;
+        pthread_mutex_unlock(&f->lock);
         set_error(f, "cannot detect node capabilities: %s (%s)", cantor_err_str(err),
                   cantor_ethrpc_last_error(f->rpc));
         return err;
@@ -403,8 +411,12 @@ enum cantor_err cantor_follower_step(struct cantor_follower *f, uint64_t *ret_ap
     if (err)
         goto out;
     err = cantor_node_block_number(f->rpc, &node_head);
+    pthread_mutex_lock(&f->lock);
+    f->st.node_ok = err == CANTOR_OK;
+    pthread_mutex_unlock(&f->lock);
     if (err) {
-        set_error(f, "eth_blockNumber failed: %s (%s)", cantor_err_str(err), cantor_ethrpc_last_error(f->rpc));
+        set_error(f, "eth_blockNumber failed: %s (%s)", cantor_err_str(err),
+                  cantor_ethrpc_last_error(f->rpc));
         goto out;
     }
     err = heal_reorg(f);
@@ -445,8 +457,8 @@ enum cantor_err cantor_follower_step(struct cantor_follower *f, uint64_t *ret_ap
     }
     err = cantor_node_fetch_range(f->rpc, &f->st.caps, next, to, blocks);
     if (err) {
-        set_error(f, "fetching blocks %" PRIu64 "..%" PRIu64 " failed: %s (%s)", next, to, cantor_err_str(err),
-                  cantor_ethrpc_last_error(f->rpc));
+        set_error(f, "fetching blocks %" PRIu64 "..%" PRIu64 " failed: %s (%s)", next, to,
+                  cantor_err_str(err), cantor_ethrpc_last_error(f->rpc));
         goto release;
     }
     for (uint64_t i = 0; i <= to - next && !atomic_load(&f->stop); i++) {

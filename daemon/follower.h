@@ -30,25 +30,26 @@ enum cantor_follower_start {
 
 struct cantor_follower_opts {
     enum cantor_follower_start start;
-    uint64_t start_number;    /* with CANTOR_FOLLOW_FROM_NUMBER */
-    uint64_t confirmations;   /* only blocks this deep below the node's head are applied */
+    uint64_t start_number;  /* with CANTOR_FOLLOW_FROM_NUMBER */
+    uint64_t confirmations; /* only blocks this deep below the node's head are applied */
     uint64_t poll_interval_ms;
-    uint64_t batch_size;      /* blocks per pipelined fetch, <= CANTOR_NODE_MAX_RANGE */
-    uint64_t stop_at;         /* stop after applying this block (0 = never), for tests and backfills */
+    uint64_t batch_size; /* blocks per pipelined fetch, <= CANTOR_NODE_MAX_RANGE */
+    uint64_t stop_at;    /* stop after applying this block (0 = never), for tests and backfills */
 };
 
 struct cantor_follower_status {
     bool running;
-    bool synced;              /* store head == node head - confirmations */
+    bool synced; /* store head == node head - confirmations */
     bool caps_known;
+    bool node_ok; /* the last call to the node got an answer */
     struct cantor_node_caps caps;
-    uint64_t node_head;       /* last eth_blockNumber */
+    uint64_t node_head; /* last eth_blockNumber */
     uint64_t store_head;
     bool store_empty;
-    uint64_t blocks_applied;  /* since start */
+    uint64_t blocks_applied; /* since start */
     uint64_t entries_applied;
-    uint64_t bytes_applied;   /* canonical delta bytes */
-    uint64_t reorgs;          /* reorg events */
+    uint64_t bytes_applied; /* canonical delta bytes */
+    uint64_t reorgs;        /* reorg events */
     uint64_t blocks_rolled_back;
     uint64_t rpc_errors;      /* failed fetches (each retried later) */
     uint64_t rejected_blocks; /* blocks refused because the node's data did not check out */
@@ -69,8 +70,9 @@ struct cantor_follower;
 struct cantor_block_hook {
     const char *name;
     void *arg;
-    enum cantor_err (*prepare)(void *arg, const struct cantor_block_meta *meta, const struct cantor_delta *delta,
-                               const uint8_t *canonical, size_t canonical_len, void **ret_state);
+    enum cantor_err (*prepare)(void *arg, const struct cantor_block_meta *meta,
+                               const struct cantor_delta *delta, const uint8_t *canonical,
+                               size_t canonical_len, void **ret_state);
     enum cantor_err (*write)(void *arg, struct cantor_store_batch *b, uint64_t block, void *state);
     void (*committed)(void *arg, uint64_t block, void *state); /* also frees state */
     void (*discard)(void *arg, void *state);                   /* frees state of a refused block */

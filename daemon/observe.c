@@ -11,7 +11,7 @@
 #include "core/log.h"
 #include "core/mpt.h"
 
-#define MAX_PROOF_NODES 64
+#define MAX_PROOF_NODES       64
 #define MAX_SLOTS_PER_ACCOUNT 1024
 
 /*
@@ -83,7 +83,8 @@ static bool delta_has(const struct cantor_delta *d, const uint8_t addr[20], uint
     return false;
 }
 
-static enum cantor_err account_for(struct cantor_observed *o, const char *addr_hex, struct observed_account **ret)
+static enum cantor_err account_for(struct cantor_observed *o, const char *addr_hex,
+                                   struct observed_account **ret)
 {
     uint8_t addr[20];
 
@@ -142,7 +143,8 @@ static enum cantor_err slot_for(struct observed_account *a, const char *slot_hex
 }
 
 /* A value stated by the diff (a JSON quantity string or number, or code hex whose hash is the value). */
-static enum cantor_err set_value(struct observed_account *a, struct obs_value *v, bool is_code, const json_t *x)
+static enum cantor_err set_value(struct observed_account *a, struct obs_value *v, bool is_code,
+                                 const json_t *x)
 {
     enum cantor_err err;
 
@@ -198,7 +200,8 @@ static enum cantor_err walk_parity(struct cantor_observed *o, json_t *tx)
     const char *addr;
     enum cantor_err err = CANTOR_OK;
 
-    json_object_foreach(sd, addr, acct) {
+    json_object_foreach(sd, addr, acct)
+    {
         struct observed_account *a;
         const char *slot;
         json_t *d;
@@ -207,7 +210,8 @@ static enum cantor_err walk_parity(struct cantor_observed *o, json_t *tx)
             return err;
         for (int k = 0; k < 3 && !err; k++)
             err = parity_field(a, &a->f[k], k == CANTOR_KIND_CODE, json_object_get(acct, field_names[k]));
-        json_object_foreach(json_object_get(acct, "storage"), slot, d) {
+        json_object_foreach(json_object_get(acct, "storage"), slot, d)
+        {
             struct observed_slot *sl;
 
             if (!err)
@@ -234,7 +238,8 @@ static enum cantor_err walk_geth(struct cantor_observed *o, json_t *tx)
     const char *addr;
 
     for (int m = 0; m < 2; m++) {
-        json_object_foreach(maps[m], addr, acct) {
+        json_object_foreach(maps[m], addr, acct)
+        {
             json_t *pa = json_object_get(pre, addr), *qa = json_object_get(post, addr), *d;
             struct observed_account *a;
             const char *slot;
@@ -255,14 +260,16 @@ static enum cantor_err walk_geth(struct cantor_observed *o, json_t *tx)
                 if ((err = set_value(a, &a->f[k], k == CANTOR_KIND_CODE, x)))
                     return err;
             }
-            json_object_foreach(json_object_get(pa, "storage"), slot, d) {
+            json_object_foreach(json_object_get(pa, "storage"), slot, d)
+            {
                 struct observed_slot *sl;
                 json_t *q = json_object_get(json_object_get(qa, "storage"), slot);
 
                 if ((err = slot_for(a, slot, &sl)) || (err = set_value(a, &sl->v, false, q ? q : zero_word)))
                     return err;
             }
-            json_object_foreach(json_object_get(qa, "storage"), slot, d) {
+            json_object_foreach(json_object_get(qa, "storage"), slot, d)
+            {
                 struct observed_slot *sl;
 
                 if ((err = slot_for(a, slot, &sl)) || (err = set_value(a, &sl->v, false, d)))
@@ -274,7 +281,8 @@ static enum cantor_err walk_geth(struct cantor_observed *o, json_t *tx)
 }
 
 /* Mark what must be written (unknown to delta and store) and what needs a proof; drop the rest. */
-static enum cantor_err decide(struct cantor_observed *o, struct cantor_store *store, const struct cantor_delta *d)
+static enum cantor_err decide(struct cantor_observed *o, struct cantor_store *store,
+                              const struct cantor_delta *d)
 {
     size_t keep = 0;
 
@@ -340,7 +348,8 @@ static enum cantor_err collect(struct cantor_observed *o, struct cantor_store *s
         return CANTOR_ERR_JSON;
     if (init_constants())
         return CANTOR_ERR_NOMEM;
-    json_array_foreach(diff, i, tx) {
+    json_array_foreach(diff, i, tx)
+    {
         enum cantor_err err = fmt == CANTOR_DIFF_PARITY ? walk_parity(o, tx) : walk_geth(o, tx);
 
         if (err)
@@ -350,7 +359,8 @@ static enum cantor_err collect(struct cantor_observed *o, struct cantor_store *s
 }
 
 /* Proof nodes from a JSON array of hex strings; bufs must be freed by the caller (also on error). */
-static enum cantor_err decode_nodes(json_t *proof, struct cantor_bytes *nodes, uint8_t **bufs, size_t *ret_count)
+static enum cantor_err decode_nodes(json_t *proof, struct cantor_bytes *nodes, uint8_t **bufs,
+                                    size_t *ret_count)
 {
     json_t *n;
     size_t i;
@@ -358,7 +368,8 @@ static enum cantor_err decode_nodes(json_t *proof, struct cantor_bytes *nodes, u
     *ret_count = 0;
     if (!json_is_array(proof) || json_array_size(proof) > MAX_PROOF_NODES)
         return CANTOR_ERR_JSON;
-    json_array_foreach(proof, i, n) {
+    json_array_foreach(proof, i, n)
+    {
         size_t len;
         enum cantor_err err = cantor_hex_decode_alloc(json_string_value(n), &bufs[i], &len);
 
@@ -506,7 +517,8 @@ static enum cantor_err fetch(struct cantor_ethrpc *rpc, struct cantor_observed *
         err = errs[j] ? errs[j] : verify_account(results[j], state_root, a);
         if (err) {
             cantor_hex_encode(a->addr, 20, addr);
-            log_warn("observe", "block %" PRIu64 ": eth_getProof(%s) does not check out against the state root: %s",
+            log_warn("observe",
+                     "block %" PRIu64 ": eth_getProof(%s) does not check out against the state root: %s",
                      number, addr, cantor_err_str(err));
         }
     }
@@ -538,12 +550,14 @@ static enum cantor_err fetch(struct cantor_ethrpc *rpc, struct cantor_observed *
         struct observed_account *a = &o->acc[who[j]];
         uint8_t h[32];
 
-        err = errs[j] ? errs[j] : cantor_hex_decode_alloc(json_string_value(results[j]), &a->code, &a->code_len);
+        err = errs[j] ? errs[j]
+                      : cantor_hex_decode_alloc(json_string_value(results[j]), &a->code, &a->code_len);
         if (err)
             break;
         cantor_keccak256(a->code, a->code_len, h);
         if (memcmp(h, a->f[CANTOR_KIND_CODE].val, 32) != 0) {
-            log_warn("observe", "block %" PRIu64 ": eth_getCode does not hash to the proven code hash", number);
+            log_warn("observe", "block %" PRIu64 ": eth_getCode does not hash to the proven code hash",
+                     number);
             err = CANTOR_ERR_MISMATCH;
         }
     }

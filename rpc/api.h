@@ -102,7 +102,7 @@ struct cantor_api_ctx {
     /* Set with cantor_api_set_server(); read atomically by /metrics. */
     struct cantor_http_server *server;
     const struct cantor_commit_view *commit; /* NULL: checkpoint/proof endpoints answer 503 */
-    const struct cantor_api_codec *codec; /* rpc/api_codec.h; NULL = no compression engine (503) */
+    const struct cantor_api_codec *codec;    /* rpc/api_codec.h; NULL = no compression engine (503) */
 };
 
 /* The route table (static, valid forever); *ret_n gets its length. */

@@ -183,18 +183,18 @@ static json_t *status_json(struct cantor_api_ctx *ctx)
                       "headHash", empty ? NULL : hex, "firstFollowed", (json_int_t)ss.first_followed,
                       "firstRetained", (json_int_t)ss.first_retained, "blocks", (json_int_t)ss.blocks,
                       "entries", (json_int_t)ss.entries, "bytes", (json_int_t)ss.bytes);
-    return json_pack("{s:s,s:I,s:I,s:o,s:{s:b,s:b,s:b,s:I,s:I,s:I,s:f,s:I,s:I,s:s,s:s},s:{s:b,s:f,s:s},"
-                     "s:{s:b,s:f}}",
-                     "version", ctx->version ? ctx->version : "unknown", "chainId", (json_int_t)cantor_api_chain_id(ctx),
-                     "uptimeSeconds", (json_int_t)(now > ctx->start_time ? now - ctx->start_time : 0),
-                     "store", store, "follower", "running", st.follower_running, "nodeReachable",
-                     st.node_reachable, "synced", st.synced, "nodeHead", (json_int_t)st.node_head, "lag",
-                     (json_int_t)(!empty && st.node_head > head ? st.node_head - head : 0), "blocksApplied",
-                     (json_int_t)st.blocks_applied, "blocksPerSecond", st.blocks_per_s, "reorgs",
-                     (json_int_t)st.reorgs, "rpcErrors", (json_int_t)st.rpc_errors, "lastError",
-                     st.last_error, "diffFormat", st.diff_format, "compression", "known",
-                     st.compression_known, "ratio", st.compression_ratio, "modelVersion", st.model_version,
-                     "training", "known", st.training_known, "loss", st.training_loss);
+    return json_pack(
+        "{s:s,s:I,s:I,s:o,s:{s:b,s:b,s:b,s:I,s:I,s:I,s:f,s:I,s:I,s:s,s:s},s:{s:b,s:f,s:s},"
+        "s:{s:b,s:f}}",
+        "version", ctx->version ? ctx->version : "unknown", "chainId", (json_int_t)cantor_api_chain_id(ctx),
+        "uptimeSeconds", (json_int_t)(now > ctx->start_time ? now - ctx->start_time : 0), "store", store,
+        "follower", "running", st.follower_running, "nodeReachable", st.node_reachable, "synced", st.synced,
+        "nodeHead", (json_int_t)st.node_head, "lag",
+        (json_int_t)(!empty && st.node_head > head ? st.node_head - head : 0), "blocksApplied",
+        (json_int_t)st.blocks_applied, "blocksPerSecond", st.blocks_per_s, "reorgs", (json_int_t)st.reorgs,
+        "rpcErrors", (json_int_t)st.rpc_errors, "lastError", st.last_error, "diffFormat", st.diff_format,
+        "compression", "known", st.compression_known, "ratio", st.compression_ratio, "modelVersion",
+        st.model_version, "training", "known", st.training_known, "loss", st.training_loss);
 }
 
 static enum cantor_err h_status(void *c, const struct cantor_http_request *req,

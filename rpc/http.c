@@ -8,12 +8,12 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
-#include <inttypes.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -68,8 +68,8 @@ static void observe_latency(struct cantor_http_server *s, uint64_t us)
     atomic_fetch_add(&s->latency_sum_us, us);
 }
 
-enum cantor_err cantor_http_reply_text(struct cantor_http_response *resp, int status, const char *content_type,
-                                       char *body, size_t len)
+enum cantor_err cantor_http_reply_text(struct cantor_http_response *resp, int status,
+                                       const char *content_type, char *body, size_t len)
 {
     free(resp->body);
     resp->status = status;
@@ -183,7 +183,8 @@ static bool match_route(const char *pattern, char **segs, unsigned n, struct can
     return true;
 }
 
-static bool authorized(struct cantor_http_server *s, struct MHD_Connection *conn, enum cantor_http_access access)
+static bool authorized(struct cantor_http_server *s, struct MHD_Connection *conn,
+                       enum cantor_http_access access)
 {
     const char *h;
     bool ok = false;
@@ -254,8 +255,8 @@ static void dispatch(struct cantor_http_server *s, struct MHD_Connection *conn, 
     enum cantor_err err;
 
     if (st->too_large) {
-        cantor_http_reply_error(resp, MHD_HTTP_CONTENT_TOO_LARGE, "request body exceeds the limit of %zu bytes",
-                                s->max_body);
+        cantor_http_reply_error(resp, MHD_HTTP_CONTENT_TOO_LARGE,
+                                "request body exceeds the limit of %zu bytes", s->max_body);
         return;
     }
     if (strlen(url) >= sizeof(pathbuf)) {
@@ -294,7 +295,8 @@ static void dispatch(struct cantor_http_server *s, struct MHD_Connection *conn, 
         return;
     }
     if (path_matched)
-        cantor_http_reply_error(resp, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed on %s", method, url);
+        cantor_http_reply_error(resp, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed on %s", method,
+                                url);
     else
         cantor_http_reply_error(resp, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
 }
@@ -475,7 +477,8 @@ enum cantor_err cantor_http_metrics(const struct cantor_http_server *cs, void *v
                             "cantor_http_errors_total{class=\"5xx\"} %" PRIuFAST64 "\n"
                             "# HELP cantor_http_request_duration_seconds HTTP request latency.\n"
                             "# TYPE cantor_http_request_duration_seconds histogram\n",
-                            atomic_load(&s->requests), atomic_load(&s->errors_4xx), atomic_load(&s->errors_5xx));
+                            atomic_load(&s->requests), atomic_load(&s->errors_4xx),
+                            atomic_load(&s->errors_5xx));
     for (unsigned i = 0; !err && i < CANTOR_HTTP_LATENCY_BUCKETS; i++) {
         cum += atomic_load(&s->latency_buckets[i]);
         err = cantor_buf_printf(b, "cantor_http_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",

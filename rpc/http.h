@@ -18,7 +18,7 @@
 
 #include "core/err.h"
 
-#define CANTOR_HTTP_MAX_PARAMS 4
+#define CANTOR_HTTP_MAX_PARAMS      4
 #define CANTOR_HTTP_LATENCY_BUCKETS 12
 
 struct cantor_http_opts {
@@ -26,8 +26,8 @@ struct cantor_http_opts {
     uint16_t port;           /* 0 = pick a free port (read it back with cantor_http_port) */
     size_t max_body;         /* request bodies above this get 413 */
     unsigned max_connections;
-    unsigned timeout_s;   /* idle connection timeout */
-    unsigned threads;     /* MHD thread pool size */
+    unsigned timeout_s;      /* idle connection timeout */
+    unsigned threads;        /* MHD thread pool size */
     const char *admin_token; /* bearer token for admin/mutating routes; NULL = those routes disabled */
     bool public_reads;       /* false = read routes need the token too */
 };
@@ -75,7 +75,8 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
 void cantor_http_stop(struct cantor_http_server *s); /* NULL-safe; waits for in-flight requests */
 uint16_t cantor_http_port(const struct cantor_http_server *s);
 /* Replace the admin token / public_reads at runtime (SIGHUP). */
-enum cantor_err cantor_http_set_auth(struct cantor_http_server *s, const char *admin_token, bool public_reads);
+enum cantor_err cantor_http_set_auth(struct cantor_http_server *s, const char *admin_token,
+                                     bool public_reads);
 
 /* Query argument of the current request, or NULL. */
 const char *cantor_http_query(const struct cantor_http_request *req, const char *name);
@@ -84,8 +85,8 @@ const char *cantor_http_query(const struct cantor_http_request *req, const char 
 enum cantor_err cantor_http_reply_json(struct cantor_http_response *resp, int status, json_t *value);
 enum cantor_err cantor_http_reply_error(struct cantor_http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-enum cantor_err cantor_http_reply_text(struct cantor_http_response *resp, int status, const char *content_type,
-                                       char *body, size_t len);
+enum cantor_err cantor_http_reply_text(struct cantor_http_response *resp, int status,
+                                       const char *content_type, char *body, size_t len);
 
 /* Prometheus exposition of the server's own counters (requests, errors, latency histogram). */
 enum cantor_err cantor_http_metrics(const struct cantor_http_server *s, void *buf /* struct cantor_buf* */);

@@ -299,8 +299,8 @@ enum cantor_err cantor_store_batch_observe(struct cantor_store_batch *b, const u
     return cantor_kv_batch_put(&b->kv, CANTOR_CF_STATE, sk, sizeof(sk), value, 32);
 }
 
-enum cantor_err cantor_store_batch_put_code(struct cantor_store_batch *b, const uint8_t hash[32], const uint8_t *code,
-                                            size_t len)
+enum cantor_err cantor_store_batch_put_code(struct cantor_store_batch *b, const uint8_t hash[32],
+                                            const uint8_t *code, size_t len)
 {
     if (!b || !hash || (len && !code))
         return CANTOR_ERR_INVALID;

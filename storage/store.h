@@ -91,8 +91,8 @@ enum cantor_err cantor_store_batch_del(struct cantor_store_batch *b, enum cantor
 enum cantor_err cantor_store_batch_observe(struct cantor_store_batch *b, const uint8_t addr[20], uint8_t kind,
                                            const uint8_t *slot, const uint8_t value[32]);
 /* Keep code bytes by their hash (the caller checked keccak256(code) == hash). */
-enum cantor_err cantor_store_batch_put_code(struct cantor_store_batch *b, const uint8_t hash[32], const uint8_t *code,
-                                            size_t len);
+enum cantor_err cantor_store_batch_put_code(struct cantor_store_batch *b, const uint8_t hash[32],
+                                            const uint8_t *code, size_t len);
 /* Called inside apply/rollback before the batch commits; an error aborts the whole block. */
 typedef enum cantor_err (*cantor_store_batch_fn)(struct cantor_store_batch *b, uint64_t block, void *ctx);
 

@@ -201,6 +201,7 @@ expect 401 POST /v1/admin/checkpoint -H "Authorization: Bearer ${TOKEN:0:47}"
 expect 401 POST /v1/admin/checkpoint -H "Authorization: Basic $TOKEN"
 expect 400 POST /v1/admin/checkpoint -H "Authorization: Bearer $TOKEN" --data '{"oops'
 expect 400 POST /v1/admin/checkpoint -H "Authorization: Bearer $TOKEN" --data '[1,2]'
+expect 400 POST /v1/admin/checkpoint -H "Authorization: Bearer $TOKEN" --data '{"unknown_field":1}'
 expect 200 POST /v1/admin/checkpoint -H "Authorization: Bearer $TOKEN" --data '{}'
 cp_path=$(jq -r .path <<<"$BODY")
 [ -f "$cp_path/CURRENT" ] && ls "$cp_path"/*.sst >/dev/null 2>&1 || fail "checkpoint $cp_path is not a RocksDB dir"

@@ -637,7 +637,8 @@ static enum cantor_err control(struct cantor_mocknode *m, const char *method, js
             cantor_mocknode_synth_reorg(m, v,
                                         mode && !strcmp(mode, "empty") ? CANTOR_MOCK_SYNTH_DIFF_EMPTY
                                                                        : CANTOR_MOCK_SYNTH_DIFF_SAME))
-            return append_error(b, -32602, "mock_synthReorg wants [depth, \"same\"|\"empty\"] (synthetic mode)");
+            return append_error(b, -32602,
+                                "mock_synthReorg wants [depth, \"same\"|\"empty\"] (synthetic mode)");
     } else if (strcmp(method, "mock_synthLie") == 0) {
         static const char *const lies[3] = {"none", "header", "old_values"};
         const char *mode = json_string_value(json_array_get(params, 1));
@@ -647,8 +648,8 @@ static enum cantor_err control(struct cantor_mocknode *m, const char *method, js
             ;
         if (!parse_u64(p0, &v) || k == 3 ||
             cantor_mocknode_synth_lie(m, v, (enum cantor_mock_synth_lie)k) != CANTOR_OK)
-            return append_error(b, -32602,
-                                "mock_synthLie wants [n, \"header\"|\"old_values\"|\"none\"] (synthetic mode)");
+            return append_error(
+                b, -32602, "mock_synthLie wants [n, \"header\"|\"old_values\"|\"none\"] (synthetic mode)");
     } else {
         return append_error(b, -32601, "unknown mock control method");
     }
@@ -1080,16 +1081,17 @@ static struct entry *synth_recorded(struct cantor_mocknode *m, uint64_t n, enum 
     struct entry *e;
 
     snprintf(q, sizeof(q), "0x%" PRIx64, n);
-    params = fmt == CANTOR_MOCK_SYNTH_PARITY
-                 ? json_pack("[s, [s]]", q, "stateDiff")
-                 : json_pack("[s, {s:s, s:{s:b}}]", q, "tracer", "prestateTracer", "tracerConfig", "diffMode", 1);
+    params = fmt == CANTOR_MOCK_SYNTH_PARITY ? json_pack("[s, [s]]", q, "stateDiff")
+                                             : json_pack("[s, {s:s, s:{s:b}}]", q, "tracer", "prestateTracer",
+                                                         "tracerConfig", "diffMode", 1);
     e = params ? lookup(m, mock_synth_diff_method(fmt), params) : NULL;
     json_decref(params);
     return e && !e->is_error ? e : NULL;
 }
 
 /* Does every block of from..to have a recorded diff in fmt? */
-static bool synth_complete(struct cantor_mocknode *m, uint64_t from, uint64_t to, enum cantor_mock_synth_format fmt)
+static bool synth_complete(struct cantor_mocknode *m, uint64_t from, uint64_t to,
+                           enum cantor_mock_synth_format fmt)
 {
     for (uint64_t n = from; n <= to; n++)
         if (!synth_recorded(m, n, fmt))
@@ -1108,11 +1110,12 @@ enum cantor_err cantor_mocknode_set_synthetic(struct cantor_mocknode *m, uint64_
         return CANTOR_ERR_INVALID;
     if (fmt == CANTOR_MOCK_SYNTH_AUTO)
         fmt = synth_complete(m, from, to, CANTOR_MOCK_SYNTH_PARITY) ? CANTOR_MOCK_SYNTH_PARITY
-                                                                     : CANTOR_MOCK_SYNTH_GETH;
+                                                                    : CANTOR_MOCK_SYNTH_GETH;
     /* The account state behind the headers always comes from the geth diffs (full pre-state). */
     if (!synth_complete(m, from, to, fmt) || !synth_complete(m, from, to, CANTOR_MOCK_SYNTH_GETH)) {
-        log_error(SUBSYS, "synthetic chain %" PRIu64 "..%" PRIu64 ": a block has no recorded %s (or geth) diff",
-                  from, to, mock_synth_diff_method(fmt));
+        log_error(SUBSYS,
+                  "synthetic chain %" PRIu64 "..%" PRIu64 ": a block has no recorded %s (or geth) diff", from,
+                  to, mock_synth_diff_method(fmt));
         return CANTOR_ERR_NOT_FOUND;
     }
     geth = calloc((size_t)(to - from) + 1, sizeof(*geth));
