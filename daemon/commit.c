@@ -23,6 +23,7 @@
 #include "core/merkle.h"
 #include "core/mmr.h"
 #include "core/smt.h"
+#include "core/u256.h"
 
 #define MMR_PENDING_MAX (CANTOR_MMR_MAX_HEIGHT + 2)
 
@@ -789,6 +790,23 @@ enum cantor_err cantor_commit_prove_state(struct cantor_commit *c, uint64_t n,
         err = fill_common(c, n, doc);
     if (!err)
         err = cantor_proof_fill_state(doc, &c->nodes.smt, key.addr, kind, key.slot);
+    if (!err && !doc->present) {
+        uint8_t v[CANTOR_WORD_LEN];
+        bool known = false;
+
+        /*
+         * The tree holds keys cantord saw change. A key whose value it only observed (proven with
+         * eth_getProof, never changed while followed) is absent from it, and so is one whose first
+         * change comes after block n; a non-membership proof reads as "zero" to a contract, which is
+         * right when the known value is zero and misleading otherwise: refuse that case.
+         */
+        err = cantor_store_get_value(c->store, key.addr, kind, kind == CANTOR_KIND_STORAGE ? key.slot : NULL,
+                                     n, v, &known);
+        if (!err && known && !cantor_u256_is_zero(v)) {
+            log_warn("commit", "state proof refused: key known by observation, not in the state tree");
+            err = CANTOR_ERR_UNSUPPORTED;
+        }
+    }
     if (err)
         goto out;
     *ret_doc = doc;

@@ -390,6 +390,13 @@ static enum cantor_err prove(struct cantor_api_ctx *ctx, const struct cantor_htt
     if (err == CANTOR_ERR_REORG)
         return cantor_http_reply_error(resp, 409,
                                        "a reorg changed the chain while the proof was built; retry");
+    if (err == CANTOR_ERR_UNSUPPORTED && state)
+        return cantor_http_reply_error(resp, 422,
+                                       "the value of this key at block %" PRIu64
+                                       " is known to cantord but not "
+                                       "committed in its state tree (it never changed up to that block); a "
+                                       "non-membership proof would read as zero, so none is given",
+                                       n);
     if (!err)
         err = reply_doc(resp, doc, abi);
     cantor_proof_doc_free(doc);

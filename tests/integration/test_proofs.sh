@@ -62,7 +62,7 @@ PY
 }
 
 n_checked=0
-last_key="" last_blk=""
+last_key="" last_blk="" old_state_url=""
 old=3
 new=$((head - 1))
 for blk in $old $new; do
@@ -73,12 +73,15 @@ for blk in $old $new; do
         last_key=$key last_blk=$blk
         check "$API/v1/proofs/delta/$blk/$key" "delta-$blk-$n_checked"
         if [[ $rest == \?* ]]; then
-            check "$API/v1/proofs/state/$addr$rest&block=$blk" "state-$blk-$n_checked"
+            url="$API/v1/proofs/state/$addr$rest&block=$blk"
+            check "$url" "state-$blk-$n_checked"
             check "$API/v1/proofs/state/$addr$rest" "state-head-$n_checked"
         else
-            check "$API/v1/proofs/state/$key?block=$blk" "state-$blk-$n_checked"
+            url="$API/v1/proofs/state/$key?block=$blk"
+            check "$url" "state-$blk-$n_checked"
             check "$API/v1/proofs/state/$key" "state-head-$n_checked"
         fi
+        [ "$blk" = "$old" ] && old_state_url=$url
     done < <(sample "$blk")
 done
 [ "$n_checked" -ge 12 ] || fail "only $n_checked proofs checked"
@@ -107,10 +110,19 @@ else { eq(p[1], doc.key.address, "addr"); eq(p[4], doc.value !== null, "present"
 JS
 }
 abi_check "$API/v1/proofs/delta/$last_blk/$last_key" delta
-abi_check "$API/v1/proofs/state/$addr?kind=balance&block=$old" state
-size=$(curl -sf "$API/v1/proofs/state/$addr?kind=balance&block=$old" | wc -c)
-abi=$(curl -sf "$API/v1/proofs/state/$addr?kind=balance&block=$old&format=abi" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')
+# A key that changed at the old block: its state proof there is an inclusion proof.
+abi_check "$old_state_url" state
+size=$(curl -sf "$old_state_url" | wc -c)
+abi=$(curl -sf "$old_state_url&format=abi" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')
+# A key cantord knows at the old block only because it changed later: no non-membership proof (it
+# would read as zero); the endpoint says why instead.
+code=$(curl -s -o "$TMP/refused.json" -w '%{http_code}' "$API/v1/proofs/state/$addr?kind=balance&block=1")
+case $code in
+200) python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d.get("value") is not None else 1)' \
+        "$TMP/refused.json" || fail "an absent state proof was served for a key with a known value" ;;
+422 | 404) grep -q '"error"' "$TMP/refused.json" || fail "refusal without an error envelope" ;;
+*) fail "state proof of a later-changed key at block 1: HTTP $code" ;;
+esac
 roots_ms=$(curl -sf "$API/metrics" | awk '/^cantor_roots_ms /{print $2}')
 [ -n "$roots_ms" ] || fail "no cantor_roots_ms in /metrics"
 avg=$(grep -o '[0-9.]* ms/block average' "$TMP/cantord.log" | tail -n 1 || true)
