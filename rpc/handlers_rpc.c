@@ -98,7 +98,7 @@ static bool param_string(json_t *params, size_t i, const char **ret, struct rpc_
 static bool param_address(json_t *params, size_t i, uint8_t addr[20], struct rpc_error *e)
 {
     char why[CANTOR_PARAMS_WHY_LEN];
-    const char *s;
+    const char *s = NULL;
 
     if (!param_string(params, i, &s, e))
         return false;
@@ -270,7 +270,7 @@ static json_t *m_get_storage_at(struct cantor_api_ctx *ctx, json_t *params, stru
 {
     char why[CANTOR_PARAMS_WHY_LEN], hex[67];
     uint8_t addr[20], slot[32], v[32];
-    const char *s;
+    const char *s = NULL;
 
     if (!check_arity(params, 3, e) || !param_address(params, 0, addr, e) || !param_string(params, 1, &s, e))
         return NULL;
