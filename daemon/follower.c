@@ -22,6 +22,8 @@
 #include "core/header.h"
 #include "core/hex.h"
 #include "core/log.h"
+#include "core/u256.h"
+#include "core/withdrawals.h"
 #include "daemon/observe.h"
 
 struct cantor_follower {
@@ -286,6 +288,30 @@ static void note_applied(struct cantor_follower *f, const struct cantor_delta *d
     f->last_apply = now;
 }
 
+struct withdrawal_ctx {
+    struct cantor_follower *f;
+    uint64_t block;
+    const uint8_t *state_root;
+};
+
+/* A withdrawal recipient the block's transactions did not touch: its balance before the withdrawals is
+   the store's latest value, or (first sighting) the proven balance after the block minus the credit. */
+static enum cantor_err balance_before_withdrawals(void *arg, const uint8_t addr[20],
+                                                  const uint8_t credited[32], uint8_t ret[32])
+{
+    struct withdrawal_ctx *w = arg;
+    uint8_t after[32];
+    bool known = false;
+    enum cantor_err err = cantor_store_latest(w->f->store, addr, CANTOR_KIND_BALANCE, NULL, ret, &known);
+
+    if (err || known)
+        return err;
+    err = cantor_observe_prove_balance(w->f->rpc, addr, w->block, w->state_root, after);
+    if (!err && cantor_u256_sub(after, credited, ret))
+        err = CANTOR_ERR_MISMATCH; /* the proven balance is below what the withdrawals credited */
+    return err;
+}
+
 /* Apply one fetched block; CANTOR_ERR_REORG means our head moved off the node's chain. */
 static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_node_block *b)
 {
@@ -313,6 +339,16 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
     if (err) {
         set_error(f, "block %" PRIu64 ": state diff rejected: %s", b->number, cantor_err_str(err));
         goto out;
+    }
+    {
+        struct withdrawal_ctx wc = {f, b->number, meta.state_root};
+
+        err = cantor_delta_add_withdrawals(d, json_object_get(b->block, "withdrawals"),
+                                           balance_before_withdrawals, &wc);
+        if (err) {
+            set_error(f, "block %" PRIu64 ": withdrawals rejected: %s", b->number, cantor_err_str(err));
+            goto out;
+        }
     }
     err = cantor_delta_encode(d, &enc);
     if (err)

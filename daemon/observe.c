@@ -616,3 +616,37 @@ enum cantor_err cantor_observe_write(struct cantor_store_batch *b, uint64_t bloc
     }
     return err;
 }
+
+enum cantor_err cantor_observe_prove_balance(struct cantor_ethrpc *rpc, const uint8_t addr[20],
+                                             uint64_t block, const uint8_t state_root[32],
+                                             uint8_t ret_balance[32])
+{
+    struct cantor_bytes nodes[MAX_PROOF_NODES];
+    uint8_t *bufs[MAX_PROOF_NODES] = {0};
+    struct cantor_account acc;
+    json_t *params, *res = NULL;
+    char hex[43], blk[24];
+    size_t count = 0;
+    bool exists;
+    enum cantor_err err;
+
+    cantor_hex_encode(addr, 20, hex);
+    snprintf(blk, sizeof(blk), "0x%" PRIx64, block);
+    params = json_pack("[s,[],s]", hex, blk);
+    if (!params)
+        return CANTOR_ERR_NOMEM;
+    err = cantor_ethrpc_call(rpc, "eth_getProof", params, &res);
+    json_decref(params);
+    if (!err)
+        err = decode_nodes(json_object_get(res, "accountProof"), nodes, bufs, &count);
+    if (!err)
+        err = cantor_mpt_verify_account(state_root, addr, nodes, count, &exists, &acc);
+    if (!err) {
+        if (!exists)
+            cantor_account_empty(&acc);
+        memcpy(ret_balance, acc.balance, 32);
+    }
+    free_nodes(bufs, count);
+    json_decref(res);
+    return err;
+}
