@@ -402,13 +402,14 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
         err = CANTOR_ERR_NOMEM;
         goto out;
     }
-    s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(opts->max_connections ? opts->max_connections : 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->timeout_s ? opts->timeout_s : 30),
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opts->threads ? opts->threads : 2),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    /* MHD wants its logger first, so that errors about the other options reach our log too. */
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)(opts->max_connections ? opts->max_connections : 1024),
+                              MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)(opts->timeout_s ? opts->timeout_s : 30), MHD_OPTION_THREAD_POOL_SIZE,
+                              (unsigned)(opts->threads ? opts->threads : 2), MHD_OPTION_NOTIFY_COMPLETED,
+                              on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->mhd) {
         log_error("http", "cannot listen on %s:%u (address in use or not permitted)", addr, opts->port);
         err = CANTOR_ERR_IO;
