@@ -1,7 +1,7 @@
 /*
  * test_merkle.c - delta root (OZ StandardMerkleTree compatible): roots of two recorded mainnet blocks
  * against values computed by the real @openzeppelin/merkle-tree 1.0.8, a live JS cross-check when
- * tests/js/node_modules exists, proofs for every entry, tampering and small shapes.
+ * tests/chain/node_modules exists, proofs for every entry, tampering and small shapes.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -95,7 +95,7 @@ START_TEST(test_oz_fixed_roots)
 }
 END_TEST
 
-/* Runs tests/js/oz_crosscheck.mjs on the values when its node_modules is installed. */
+/* Runs tests/chain/oz_crosscheck.mjs on the values when its node_modules is installed. */
 START_TEST(test_oz_live_crosscheck)
 {
     const char *src = getenv("CANTOR_SOURCE_ROOT");
@@ -112,9 +112,9 @@ START_TEST(test_oz_live_crosscheck)
 
     if (!src)
         src = ".";
-    snprintf(mod, sizeof(mod), "%s/tests/js/node_modules/@openzeppelin/merkle-tree", src);
+    snprintf(mod, sizeof(mod), "%s/tests/chain/node_modules/@openzeppelin/merkle-tree", src);
     if (access(mod, R_OK) != 0 || system("node --version >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "SKIP live OZ cross-check: %s or node missing (npm install in tests/js)\n", mod);
+        fprintf(stderr, "SKIP live OZ cross-check: %s or node missing (scripts/bootstrap installs it)\n", mod);
         return;
     }
     d = load_block(vecs[1].file);
@@ -126,7 +126,7 @@ START_TEST(test_oz_live_crosscheck)
     close(fd);
     ck_assert_int_eq(json_dump_file(vals, tmp, 0), 0);
     json_decref(vals);
-    snprintf(cmd, sizeof(cmd), "node %s/tests/js/oz_crosscheck.mjs %s", src, tmp);
+    snprintf(cmd, sizeof(cmd), "node %s/tests/chain/oz_crosscheck.mjs %s", src, tmp);
     f = popen(cmd, "r");
     ck_assert_ptr_nonnull(f);
     ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
