@@ -223,3 +223,28 @@ out:
     free(keep);
     return err;
 }
+
+struct cantor_delta_entry *cantor_delta_find(const struct cantor_delta *d,
+                                             const uint8_t addr[CANTOR_ADDR_LEN], uint8_t kind,
+                                             const uint8_t *slot)
+{
+    struct cantor_delta_entry key = {0};
+    size_t lo = 0, hi = d->n_entries;
+
+    memcpy(key.addr, addr, CANTOR_ADDR_LEN);
+    key.kind = kind;
+    if (slot)
+        memcpy(key.slot, slot, CANTOR_WORD_LEN);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cantor_delta_entry_cmp(&d->entries[mid], &key);
+
+        if (c == 0)
+            return &d->entries[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}

@@ -67,6 +67,11 @@ void cantor_delta_free(struct cantor_delta *d);
 
 /* Compare two entries by (addr, kind, slot); used for sorting and binary search. */
 int cantor_delta_entry_cmp(const struct cantor_delta_entry *a, const struct cantor_delta_entry *b);
+/* The entry for (addr, kind, slot) in a finished (sorted) delta, or NULL; slot may be NULL unless
+   kind == CANTOR_KIND_STORAGE. Binary search. */
+struct cantor_delta_entry *cantor_delta_find(const struct cantor_delta *d,
+                                             const uint8_t addr[CANTOR_ADDR_LEN], uint8_t kind,
+                                             const uint8_t *slot);
 
 /*
  * Append an entry (unsorted). Append in transaction order: cantor_delta_finish() sorts by key,

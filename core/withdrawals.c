@@ -21,15 +21,6 @@ static void gwei_to_wei(uint64_t gwei, uint8_t ret[CANTOR_WORD_LEN])
         ret[31 - i] = (uint8_t)(v >> (8 * i));
 }
 
-static struct cantor_delta_entry *find_balance(struct cantor_delta *d, const uint8_t addr[CANTOR_ADDR_LEN])
-{
-    for (size_t i = 0; i < d->n_entries; i++)
-        if (d->entries[i].kind == CANTOR_KIND_BALANCE &&
-            memcmp(d->entries[i].addr, addr, CANTOR_ADDR_LEN) == 0)
-            return &d->entries[i];
-    return NULL;
-}
-
 /* Sum the credits per recipient (one address may withdraw for several validators). */
 static enum cantor_err collect(const json_t *withdrawals, struct credit *credits, size_t *ret_n)
 {
@@ -70,7 +61,7 @@ enum cantor_err cantor_delta_add_withdrawals(struct cantor_delta *d, const json_
                                              cantor_balance_before_fn before, void *ctx)
 {
     struct credit *credits = NULL;
-    size_t n = 0;
+    size_t n = 0, n_sorted;
     enum cantor_err err;
 
     if (!d || !before)
@@ -84,11 +75,16 @@ enum cantor_err cantor_delta_add_withdrawals(struct cantor_delta *d, const json_
     credits = calloc(json_array_size(withdrawals), sizeof(*credits));
     if (!credits)
         return CANTOR_ERR_NOMEM;
+    n_sorted = d->n_entries;
     err = collect(withdrawals, credits, &n);
     for (size_t k = 0; k < n && !err; k++) {
-        struct cantor_delta_entry *e = find_balance(d, credits[k].addr);
+        struct cantor_delta sorted =
+            *d; /* search only the sorted prefix: added entries sit unsorted after it */
+        struct cantor_delta_entry *e;
         struct cantor_delta_entry add = {0};
 
+        sorted.n_entries = n_sorted;
+        e = cantor_delta_find(&sorted, credits[k].addr, CANTOR_KIND_BALANCE, NULL);
         if (e) {
             if (cantor_u256_add(e->new_val, credits[k].wei, e->new_val))
                 err = CANTOR_ERR_OVERFLOW;

@@ -62,25 +62,7 @@ size_t cantor_observed_count(const struct cantor_observed *o)
 
 static bool delta_has(const struct cantor_delta *d, const uint8_t addr[20], uint8_t kind, const uint8_t *slot)
 {
-    struct cantor_delta_entry key = {0};
-    size_t lo = 0, hi = d->n_entries;
-
-    memcpy(key.addr, addr, 20);
-    key.kind = kind;
-    if (slot)
-        memcpy(key.slot, slot, 32);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cantor_delta_entry_cmp(&d->entries[mid], &key);
-
-        if (c == 0)
-            return true;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
+    return cantor_delta_find(d, addr, kind, slot) != NULL;
 }
 
 static enum cantor_err account_for(struct cantor_observed *o, const char *addr_hex,
