@@ -7,6 +7,13 @@
  * Rollback deletes the block's roots record, its checkpoint and its MMR positions; state tree nodes
  * are content-addressed and shared between versions, so they stay (unreferenced ones are garbage we
  * accept: a reorg leaves at most depth x changes nodes behind).
+ *
+ * Observed values (meta->observed: proven with eth_getProof, unchanged by the block) enter the tree
+ * at the block that observed them, before its delta, and are written to the block's observation
+ * record so backfill recomputes the same root from the store alone. The store keeps observations
+ * across a rollback and never re-observes them, so a rollback moves the block's record into the
+ * pending record, which the next committed block includes (and its batch clears). Stores from a
+ * cantord without observation records get their observed keys pending once (migrate_observed()).
  * Memory: prepared block state is owned by the hook until committed()/discard() frees it.
  */
 #include "commit.h"
@@ -39,6 +46,8 @@ struct pending {
     struct cantor_smt_store smt;
     struct cantor_mmr_store mmr;
     struct cantor_roots_rec rec;
+    struct cantor_delta *obs; /* observations this block puts into the tree (owned; NULL = none) */
+    bool clear_pending;       /* the batch deletes the pending observations record */
     bool has_cp;
     struct cantor_checkpoint cp;
     struct cantor_checkpoint_sigs sigs;
@@ -168,6 +177,7 @@ static void pending_free(struct pending *p)
     if (!p)
         return;
     cantor_smt_mem_free(p->cache);
+    cantor_delta_free(p->obs);
     free(p->nodes);
     free(p);
 }
@@ -193,26 +203,40 @@ static enum cantor_err pending_new(struct cantor_commit *c, uint64_t number, str
     return CANTOR_OK;
 }
 
-/* Roots of `number` on top of prev (NULL: the first block, empty tree and MMR). */
+/*
+ * Roots of `number` on top of prev (NULL: the first block, empty tree and MMR): the observations
+ * (owned by the result, also on error; may be NULL) and then the delta enter the state tree, so a key
+ * both observed and changed ends at its delta value.
+ */
 static enum cantor_err compute(struct cantor_commit *c, uint64_t number, const uint8_t block_hash[32],
-                               const struct cantor_delta *d, const struct cantor_roots_rec *prev,
-                               struct pending **ret)
+                               const struct cantor_delta *d, struct cantor_delta *obs,
+                               const struct cantor_roots_rec *prev, struct pending **ret)
 {
     static const uint8_t zero[CANTOR_HASH_LEN];
     struct pending *p = NULL;
-    uint8_t leaf[CANTOR_HASH_LEN];
+    uint8_t leaf[CANTOR_HASH_LEN], base[CANTOR_HASH_LEN], mid[CANTOR_HASH_LEN];
     uint64_t count = prev ? prev->leaf_count : 0, interval;
     enum cantor_err err;
 
-    if (d->block_number != number)
+    if (d->block_number != number) {
+        cantor_delta_free(obs);
         return CANTOR_ERR_MISMATCH;
+    }
     err = pending_new(c, number, &p);
-    if (err)
+    if (err) {
+        cantor_delta_free(obs);
         return err;
+    }
+    p->obs = obs;
     memcpy(p->rec.block_hash, block_hash, 32);
+    memcpy(base, prev ? prev->state_root : zero, CANTOR_HASH_LEN);
     err = cantor_merkle_delta_root(d, p->rec.delta_root);
+    if (!err && obs) {
+        err = cantor_smt_apply_delta(&p->smt, base, obs, mid);
+        memcpy(base, mid, CANTOR_HASH_LEN);
+    }
     if (!err)
-        err = cantor_smt_apply_delta(&p->smt, prev ? prev->state_root : zero, d, p->rec.state_root);
+        err = cantor_smt_apply_delta(&p->smt, base, d, p->rec.state_root);
     if (err)
         goto out;
     cantor_mmr_leaf_hash(number, block_hash, p->rec.delta_root, p->rec.state_root, leaf);
@@ -242,8 +266,24 @@ out:
     return err;
 }
 
+/* Put an observation record (block's or pending) into the batch. */
+static enum cantor_err put_obs(struct cantor_store_batch *b, const uint8_t *key, size_t klen,
+                               const struct cantor_delta *obs)
+{
+    struct cantor_buf enc;
+    enum cantor_err err;
+
+    cantor_buf_init(&enc, CANTOR_OBS_REC_HEADER + (size_t)CANTOR_OBS_REC_MAX_ENTRIES * CANTOR_OBS_REC_ENTRY);
+    err = cantor_obs_rec_encode(obs, &enc);
+    if (!err)
+        err = cantor_store_batch_put(b, CANTOR_CF_ROOTS, key, klen, enc.data, enc.len);
+    cantor_buf_release(&enc);
+    return err;
+}
+
 static enum cantor_err pending_write(struct pending *p, struct cantor_store_batch *b)
 {
+    static const uint8_t pkey = CANTOR_NODES_KEY_PENDING;
     uint8_t key[CANTOR_NODES_KEY_SMT_LEN], nk[CANTOR_NODES_KEY_NUM_LEN], rec[CANTOR_ROOTS_REC_LEN];
     uint8_t cpv[CANTOR_CHECKPOINT_REC_LEN];
     enum cantor_err err = CANTOR_OK;
@@ -267,6 +307,41 @@ static enum cantor_err pending_write(struct pending *p, struct cantor_store_batc
         cantor_checkpoint_rec_encode(&p->cp, &p->sigs, cpv);
         err = cantor_store_batch_put(b, CANTOR_CF_ROOTS, nk, sizeof(nk), cpv, sizeof(cpv));
     }
+    if (!err && p->obs && p->obs->n_entries) {
+        cantor_nodes_key_obs(p->number, nk);
+        err = put_obs(b, nk, sizeof(nk), p->obs);
+    }
+    if (!err && p->clear_pending)
+        err = cantor_store_batch_del(b, CANTOR_CF_ROOTS, &pkey, 1);
+    return err;
+}
+
+/* a ∪ b as a new finished delta of block `number` (b's value wins on a shared key); either may be NULL. */
+static enum cantor_err obs_merge(const struct cantor_delta *a, const struct cantor_delta *b, uint64_t number,
+                                 struct cantor_delta **ret)
+{
+    const struct cantor_delta *parts[2] = {a, b};
+    struct cantor_delta *m = NULL;
+    enum cantor_err err;
+
+    *ret = NULL;
+    if ((a ? a->n_entries : 0) + (b ? b->n_entries : 0) > CANTOR_OBS_REC_MAX_ENTRIES)
+        return CANTOR_ERR_TOO_LARGE;
+    err = cantor_delta_new(number, &m);
+    for (int k = 0; k < 2 && !err; k++)
+        for (size_t i = 0; parts[k] && i < parts[k]->n_entries && !err; i++) {
+            struct cantor_delta_entry e = parts[k]->entries[i];
+
+            memset(e.old_val, 0, sizeof(e.old_val)); /* old == 0 != new: finish() keeps every key */
+            err = cantor_delta_add(m, &e);
+        }
+    if (!err)
+        err = cantor_delta_finish(m);
+    if (!err && m->n_entries) {
+        *ret = m;
+        m = NULL;
+    }
+    cantor_delta_free(m);
     return err;
 }
 
@@ -300,6 +375,7 @@ static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *m
 {
     struct cantor_commit *c = arg;
     struct cantor_roots_rec prev;
+    struct cantor_delta *pend = NULL, *obs = NULL;
     struct pending *p = NULL;
     bool have;
     uint64_t head;
@@ -317,7 +393,16 @@ static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *m
                   head);
         return CANTOR_ERR_INVALID;
     }
-    err = compute(c, meta->number, meta->hash, delta, have ? &prev : NULL, &p);
+    /* observations of rolled-back blocks (kept by the store, never observed again) enter here */
+    err = cantor_nodes_get_pending_obs(c->store, &pend);
+    if (err && err != CANTOR_ERR_NOT_FOUND)
+        return err;
+    err = obs_merge(pend, meta->observed, meta->number, &obs);
+    if (!err)
+        err = compute(c, meta->number, meta->hash, delta, obs, have ? &prev : NULL, &p);
+    if (!err)
+        p->clear_pending = pend != NULL;
+    cantor_delta_free(pend);
     if (err)
         return err;
     *ret_state = p;
@@ -353,6 +438,37 @@ static void hook_discard(void *arg, void *state)
     pending_free(state);
 }
 
+/* Move block's observation record into the pending record (in the rollback batch). */
+static enum cantor_err carry_obs(struct cantor_commit *c, struct cantor_store_batch *b, uint64_t block)
+{
+    static const uint8_t pkey = CANTOR_NODES_KEY_PENDING;
+    struct cantor_delta *obs = NULL, *pend = NULL, *m = NULL;
+    uint8_t nk[CANTOR_NODES_KEY_NUM_LEN];
+    enum cantor_err err;
+
+    err = cantor_nodes_get_obs(c->store, block, &obs);
+    if (err == CANTOR_ERR_NOT_FOUND)
+        return CANTOR_OK;
+    if (!err)
+        err = cantor_nodes_get_pending_obs(c->store, &pend);
+    if (err == CANTOR_ERR_NOT_FOUND)
+        err = CANTOR_OK;
+    if (!err)
+        err = obs_merge(pend, obs, 0, &m);
+    if (!err && m)
+        err = put_obs(b, &pkey, 1, m);
+    cantor_nodes_key_obs(block, nk);
+    if (!err)
+        err = cantor_store_batch_del(b, CANTOR_CF_ROOTS, nk, sizeof(nk));
+    if (!err)
+        log_info("commit", "block %" PRIu64 ": %zu observed value(s) wait for the next committed block",
+                 block, m ? m->n_entries : 0);
+    cantor_delta_free(m);
+    cantor_delta_free(pend);
+    cantor_delta_free(obs);
+    return err;
+}
+
 static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, uint64_t block)
 {
     struct cantor_commit *c = arg;
@@ -384,6 +500,8 @@ static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, ui
     cantor_nodes_key_checkpoint(block, nk);
     if (!err)
         err = cantor_store_batch_del(b, CANTOR_CF_ROOTS, nk, sizeof(nk));
+    if (!err)
+        err = carry_obs(c, b, block);
     return err;
 }
 
@@ -426,7 +544,7 @@ static enum cantor_err load_keys(struct cantor_commit *c, const char *dir)
 /* Commit the roots of block n on top of prev in a stand-alone batch (backfill). */
 static enum cantor_err backfill_one(struct cantor_commit *c, uint64_t n, const struct cantor_roots_rec *prev)
 {
-    struct cantor_delta *d = NULL;
+    struct cantor_delta *d = NULL, *obs = NULL;
     struct cantor_store_batch *b = NULL;
     struct pending *p = NULL;
     uint8_t hash[32];
@@ -435,8 +553,15 @@ static enum cantor_err backfill_one(struct cantor_commit *c, uint64_t n, const s
     err = cantor_store_get_block_hash(c->store, n, hash);
     if (!err)
         err = cantor_store_get_delta(c->store, n, &d);
-    if (!err)
-        err = compute(c, n, hash, d, prev, &p);
+    if (!err) {
+        err = cantor_nodes_get_obs(c->store, n, &obs);
+        if (err == CANTOR_ERR_NOT_FOUND)
+            err = CANTOR_OK;
+    }
+    if (!err) {
+        err = compute(c, n, hash, d, obs, prev, &p);
+        obs = NULL;
+    }
     if (!err)
         err = cantor_store_batch_new(c->store, &b);
     if (!err)
@@ -447,6 +572,7 @@ static enum cantor_err backfill_one(struct cantor_commit *c, uint64_t n, const s
         pending_committed(c, p);
     cantor_store_batch_free(b);
     pending_free(p);
+    cantor_delta_free(obs);
     cantor_delta_free(d);
     return err;
 }
@@ -496,6 +622,101 @@ static enum cantor_err backfill(struct cantor_commit *c, uint64_t head)
         }
     }
     return CANTOR_OK;
+}
+
+struct migrate_ctx {
+    struct cantor_commit *c;
+    const uint8_t *root;
+    struct cantor_smt_proof *pf;
+    struct cantor_delta *obs;
+    size_t left_out;
+};
+
+/* A state row with a non-zero value whose key the head's tree lacks was observed, never changed. */
+static enum cantor_err migrate_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                                   void *ctx)
+{
+    struct migrate_ctx *m = ctx;
+    struct cantor_delta_entry e = {0};
+    uint8_t sk[CANTOR_HASH_LEN];
+    enum cantor_err err;
+
+    if (klen != CANTOR_ADDR_LEN + 1 + CANTOR_WORD_LEN || vlen != CANTOR_WORD_LEN ||
+        key[CANTOR_ADDR_LEN] > CANTOR_KIND_STORAGE)
+        return CANTOR_ERR_CORRUPT;
+    if (cantor_u256_is_zero(val))
+        return CANTOR_OK;
+    memcpy(e.addr, key, CANTOR_ADDR_LEN);
+    e.kind = key[CANTOR_ADDR_LEN];
+    memcpy(e.slot, key + CANTOR_ADDR_LEN + 1, CANTOR_WORD_LEN);
+    memcpy(e.new_val, val, CANTOR_WORD_LEN);
+    cantor_smt_key(e.addr, e.kind, e.slot, sk);
+    err = cantor_smt_prove(&m->c->nodes.smt, m->root, sk, m->pf);
+    if (err || m->pf->term == CANTOR_SMT_TERM_LEAF)
+        return err;
+    if (m->obs->n_entries == CANTOR_OBS_REC_MAX_ENTRIES) {
+        m->left_out++;
+        return CANTOR_OK;
+    }
+    return cantor_delta_add(m->obs, &e);
+}
+
+/*
+ * Once per store: a store written before observation records (no layout mark) holds observed values
+ * with no record of the block that observed them. They become pending, so they enter the tree at the
+ * next committed block; before it a state proof for them stays refused (422). Empty stores only get
+ * the mark. Cost: one scan of the state column family plus a tree lookup per non-zero row.
+ */
+static enum cantor_err migrate_observed(struct cantor_commit *c)
+{
+    static const uint8_t vkey = CANTOR_NODES_KEY_LAYOUT, pkey = CANTOR_NODES_KEY_PENDING;
+    static const uint8_t zero[CANTOR_HASH_LEN];
+    const uint8_t layout = CANTOR_ROOTS_LAYOUT;
+    struct migrate_ctx m = {.c = c};
+    struct cantor_delta *pend = NULL, *all = NULL;
+    struct cantor_store_batch *b = NULL;
+    uint8_t *val = NULL, root[CANTOR_HASH_LEN];
+    size_t len;
+    enum cantor_err err;
+
+    err = cantor_store_get_raw(c->store, CANTOR_CF_ROOTS, &vkey, 1, &val, &len);
+    free(val);
+    if (err != CANTOR_ERR_NOT_FOUND)
+        return err;
+    pthread_mutex_lock(&c->lock);
+    memcpy(root, c->have_head ? c->head_rec.state_root : zero, CANTOR_HASH_LEN);
+    pthread_mutex_unlock(&c->lock);
+    m.root = root;
+    m.pf = malloc(sizeof(*m.pf));
+    err = m.pf ? cantor_delta_new(0, &m.obs) : CANTOR_ERR_NOMEM;
+    if (!err)
+        err = cantor_store_scan(c->store, CANTOR_CF_STATE, NULL, 0, SIZE_MAX, migrate_one, &m);
+    if (!err) {
+        err = cantor_nodes_get_pending_obs(c->store, &pend);
+        if (err == CANTOR_ERR_NOT_FOUND)
+            err = CANTOR_OK;
+    }
+    if (!err)
+        err = obs_merge(pend, m.obs, 0, &all);
+    if (!err)
+        err = cantor_store_batch_new(c->store, &b);
+    if (!err && all)
+        err = put_obs(b, &pkey, 1, all);
+    if (!err)
+        err = cantor_store_batch_put(b, CANTOR_CF_ROOTS, &vkey, 1, &layout, 1);
+    if (!err)
+        err = cantor_store_batch_commit(b);
+    if (!err && (all || m.left_out))
+        log_info("commit",
+                 "store from an older cantord: %zu observed value(s) enter the state tree at the next block"
+                 " (%zu left out: over the record limit, their state proofs stay refused)",
+                 all ? all->n_entries : 0, m.left_out);
+    cantor_store_batch_free(b);
+    cantor_delta_free(all);
+    cantor_delta_free(pend);
+    cantor_delta_free(m.obs);
+    free(m.pf);
+    return err;
 }
 
 static void view_keys(void *arg, uint8_t ret_ed_pk[32], uint8_t ret_eth_addr[20])
@@ -572,6 +793,9 @@ enum cantor_err cantor_commit_new(struct cantor_store *store, const struct canto
         if (err)
             goto out;
     }
+    err = migrate_observed(c);
+    if (err)
+        goto out;
     *ret_commit = c;
     c = NULL;
 out:
@@ -795,15 +1019,16 @@ enum cantor_err cantor_commit_prove_state(struct cantor_commit *c, uint64_t n,
         bool known = false;
 
         /*
-         * The tree holds keys cantord saw change. A key whose value it only observed (proven with
-         * eth_getProof, never changed while followed) is absent from it, and so is one whose first
-         * change comes after block n; a non-membership proof reads as "zero" to a contract, which is
+         * The tree holds every key cantord saw change and every non-zero value it observed, from the
+         * block that changed or observed it on. Before that block the key is absent although cantord
+         * may know its value there (a later change's old value, or an observation that holds back to
+         * the first followed block); a non-membership proof reads as "zero" to a contract, which is
          * right when the known value is zero and misleading otherwise: refuse that case.
          */
         err = cantor_store_get_value(c->store, key.addr, kind, kind == CANTOR_KIND_STORAGE ? key.slot : NULL,
                                      n, v, &known);
         if (!err && known && !cantor_u256_is_zero(v)) {
-            log_warn("commit", "state proof refused: key known by observation, not in the state tree");
+            log_warn("commit", "state proof refused: the key's known value is not committed at this block");
             err = CANTOR_ERR_UNSUPPORTED;
         }
     }

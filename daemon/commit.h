@@ -10,8 +10,9 @@
  * costs O(changes x depth) node writes plus O(log n) MMR reads.
  *
  * A store that holds blocks but no roots (followed by an older cantord) is backfilled from its
- * stored deltas in cantor_commit_new(), one batch per block (resumable); when its history has been
- * pruned (first retained > first followed) cantor_commit_new() refuses with CANTOR_ERR_SCHEMA.
+ * stored deltas and observation records in cantor_commit_new(), one batch per block (resumable); when its
+ * history has been pruned (first retained > first followed) cantor_commit_new() refuses with
+ * CANTOR_ERR_SCHEMA.
  *
  * Memory: struct cantor_commit borrows the store (it must outlive it) and owns its keys; proof
  * documents returned are owned by the caller (cantor_proof_doc_free).
@@ -76,7 +77,9 @@ enum cantor_err cantor_commit_checkpoint_now(struct cantor_commit *c, struct can
 /*
  * Proof documents v1 for block n, tied to the newest checkpoint at or above n (one is signed at the
  * head when there is none). Delta: the entry (addr, kind, slot) must have changed in block n
- * (CANTOR_ERR_NOT_FOUND otherwise). State: the key's value or absence in the state tree at n.
+ * (CANTOR_ERR_NOT_FOUND otherwise). State: the key's value or absence in the state tree at n, which
+ * holds changed keys and non-zero observed values (struct cantor_block_meta.observed) from their
+ * block on; absence where the store knows a non-zero value at n is CANTOR_ERR_UNSUPPORTED (HTTP 422).
  */
 enum cantor_err cantor_commit_prove_delta(struct cantor_commit *c, uint64_t n,
                                           const uint8_t addr[CANTOR_ADDR_LEN], uint8_t kind,

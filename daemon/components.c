@@ -61,6 +61,7 @@ static enum cantor_err store_start(struct cantor_app *app)
     o.compression = compression_names[cfg->store_compression];
     o.retention = (uint64_t)cfg->store_retention;
     o.sync = cfg->store_sync;
+    o.low_priority_background = cfg->background_nice > 0;
     err = cantor_store_open(&o, &app->store);
     if (err)
         log_error("store", "cannot open the store at %s: %s", path, cantor_err_str(err));
@@ -164,6 +165,7 @@ static void follower_opts(const struct cantor_config *cfg, struct cantor_followe
     o->confirmations = (uint64_t)cfg->confirmations;
     o->poll_interval_ms = cfg->poll_interval;
     o->batch_size = (uint64_t)cfg->batch_size;
+    o->nice = (int)cfg->background_nice;
 }
 
 static uint64_t follower_chain_id(void *arg)
@@ -194,11 +196,12 @@ static enum cantor_err commit_new(struct cantor_app *app)
 static enum cantor_err follower_start(struct cantor_app *app)
 {
     struct cantor_follower_opts o;
+    struct cantor_compress_opts co = {.nice = (int)app->cfg->background_nice};
     enum cantor_err err;
 
     follower_opts(app->cfg, &o);
     err = cantor_follower_new(&o, app->store, app->node, &app->follower);
-    if (!err && !(err = cantor_compress_new(app->store, NULL, &compress_engine)))
+    if (!err && !(err = cantor_compress_new(app->store, &co, &compress_engine)))
         err = cantor_follower_add_hook(app->follower, cantor_compress_hook(compress_engine));
     if (!err && !(err = commit_new(app)))
         err = cantor_follower_add_hook(app->follower, cantor_commit_hook(commit_engine));

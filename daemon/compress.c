@@ -18,6 +18,7 @@
 
 #include "core/hex.h"
 #include "core/log.h"
+#include "daemon/thread.h"
 #include "storage/keys.h"
 
 #define MODEL_MAGIC      "CMV1"
@@ -789,6 +790,7 @@ static void *trainer_main(void *arg)
     struct cantor_compress *c = arg;
     struct timespec ts;
 
+    cantor_thread_background("cantor-train", c->o.nice);
     while (!atomic_load(&c->stopping)) {
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += c->o.interval_ms / 1000;

@@ -39,6 +39,7 @@ struct cantor_compress_opts {
     uint64_t retrain_every; /* 0 = default */
     uint64_t compact_step;  /* 0 = default; bounds the trainer's CPU per wake-up */
     unsigned interval_ms;   /* trainer wake-up period, 0 = 1000 */
+    int nice;               /* > 0: the trainer thread runs at this nice value (daemon/thread.h) */
 };
 
 struct cantor_compress_stats {

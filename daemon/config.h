@@ -48,6 +48,7 @@ struct cantor_config {
     int log_level; /* enum cantor_log_level */
     bool dev;
     char *key_dir;
+    int64_t background_nice;
     /* chain following */
     char *eth_rpc;
     char *start_block;

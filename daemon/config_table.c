@@ -121,6 +121,9 @@ const struct cantor_opt cantor_config_table[] = {
      "Start the local anvil dev chain from tests/chain and follow it (used when eth_rpc is empty)."},
     {"key_dir", NULL, "DIR", G_GENERAL, CANTOR_OPT_PATH, OFF(key_dir), "", 0, 0, NULL, false, false, NULL,
      "Directory of the checkpoint signing keys (files with mode 0600); empty means DATA_DIR/keys."},
+    {"background_nice", NULL, NULL, G_GENERAL, CANTOR_OPT_INT, OFF(background_nice), "10", 0, 19, NULL, false,
+     false, NULL, "Nice value of the ingest, training and RocksDB background threads, so reads keep their "
+     "latency while a block is processed; 0 runs them at the daemon's priority."},
 
     {"eth_rpc", "--eth-rpc", "URL", G_CHAIN, CANTOR_OPT_STRING, OFF(eth_rpc), "", 0, 0, NULL, false, false,
      validate_url, "JSON-RPC endpoint of the execution node to follow; empty means the --dev local chain."},

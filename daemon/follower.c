@@ -25,6 +25,7 @@
 #include "core/u256.h"
 #include "core/withdrawals.h"
 #include "daemon/observe.h"
+#include "daemon/thread.h"
 
 struct cantor_follower {
     struct cantor_follower_opts opts;
@@ -318,6 +319,7 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
     struct cantor_block_meta meta = {0};
     struct cantor_delta *d = NULL;
     struct block_job job = {.f = f};
+    struct cantor_delta *obs_delta = NULL;
     size_t prepared = 0;
     struct cantor_buf enc;
     enum cantor_err err;
@@ -359,6 +361,10 @@ static enum cantor_err apply_one(struct cantor_follower *f, const struct cantor_
                   cantor_err_str(err));
         goto out;
     }
+    err = cantor_observed_delta(job.obs, meta.number, &obs_delta); /* for the hooks (state tree) */
+    if (err)
+        goto out;
+    meta.observed = obs_delta;
     for (; prepared < f->n_hooks; prepared++) {
         const struct cantor_block_hook *h = f->hooks[prepared];
 
@@ -396,6 +402,7 @@ out:
             f->hooks[i]->discard(f->hooks[i]->arg, job.state[i]);
     cantor_buf_release(&enc);
     cantor_observed_free(job.obs);
+    cantor_delta_free(obs_delta);
     cantor_delta_free(d);
     cantor_block_meta_release(&meta);
     return err;
@@ -543,6 +550,7 @@ static void *follower_main(void *arg)
     struct cantor_follower *f = arg;
     uint64_t backoff_ms = 0;
 
+    cantor_thread_background("cantor-follow", f->opts.nice);
     log_info("follower", "started");
     while (!atomic_load(&f->stop)) {
         uint64_t applied = 0, poll, stop_at, head;

@@ -35,6 +35,7 @@ struct cantor_follower_opts {
     uint64_t poll_interval_ms;
     uint64_t batch_size; /* blocks per pipelined fetch, <= CANTOR_NODE_MAX_RANGE */
     uint64_t stop_at;    /* stop after applying this block (0 = never), for tests and backfills */
+    int nice;            /* > 0: the follower thread runs at this nice value (daemon/thread.h) */
 };
 
 struct cantor_follower_status {

@@ -10,6 +10,7 @@
 #include "core/keccak.h"
 #include "core/log.h"
 #include "core/mpt.h"
+#include "core/u256.h"
 
 #define MAX_PROOF_NODES       64
 #define MAX_SLOTS_PER_ACCOUNT 1024
@@ -596,6 +597,51 @@ enum cantor_err cantor_observe_write(struct cantor_store_batch *b, uint64_t bloc
         if (!err && a->code && a->f[CANTOR_KIND_CODE].need)
             err = cantor_store_batch_put_code(b, a->f[CANTOR_KIND_CODE].val, a->code, a->code_len);
     }
+    return err;
+}
+
+static enum cantor_err add_observed(struct cantor_delta *d, const uint8_t addr[20], uint8_t kind,
+                                    const uint8_t *slot, const uint8_t val[32])
+{
+    struct cantor_delta_entry e = {0};
+
+    if (cantor_u256_is_zero(val))
+        return CANTOR_OK;
+    memcpy(e.addr, addr, 20);
+    e.kind = kind;
+    if (slot)
+        memcpy(e.slot, slot, 32);
+    memcpy(e.new_val, val, 32);
+    return cantor_delta_add(d, &e);
+}
+
+enum cantor_err cantor_observed_delta(const struct cantor_observed *o, uint64_t block,
+                                      struct cantor_delta **ret)
+{
+    struct cantor_delta *d = NULL;
+    enum cantor_err err;
+
+    *ret = NULL;
+    if (!o || !o->n)
+        return CANTOR_OK;
+    err = cantor_delta_new(block, &d);
+    for (size_t i = 0; i < o->n && !err; i++) {
+        const struct observed_account *a = &o->acc[i];
+
+        for (uint8_t k = CANTOR_KIND_BALANCE; k <= CANTOR_KIND_CODE && !err; k++)
+            if (a->f[k].need)
+                err = add_observed(d, a->addr, k, NULL, a->f[k].val);
+        for (size_t j = 0; j < a->n_slots && !err; j++)
+            if (a->slots[j].v.need)
+                err = add_observed(d, a->addr, CANTOR_KIND_STORAGE, a->slots[j].slot, a->slots[j].v.val);
+    }
+    if (!err)
+        err = cantor_delta_finish(d);
+    if (!err && d->n_entries) {
+        *ret = d;
+        d = NULL;
+    }
+    cantor_delta_free(d);
     return err;
 }
 

@@ -38,6 +38,13 @@ enum cantor_err cantor_observe_block(struct cantor_ethrpc *rpc, struct cantor_st
 /* Store batch callback (cantor_store_batch_fn) that writes the observations; ctx is the struct. */
 enum cantor_err cantor_observe_write(struct cantor_store_batch *b, uint64_t block, void *ctx);
 size_t cantor_observed_count(const struct cantor_observed *o);
+/*
+ * The observed NON-ZERO values as a finished delta of block `block` (old values zero, new value = the
+ * observed value, no code table), for the state tree (struct cantor_block_meta.observed; a zero value
+ * is what absence from the tree already says). *ret is NULL when there is none; caller frees.
+ */
+enum cantor_err cantor_observed_delta(const struct cantor_observed *o, uint64_t block,
+                                      struct cantor_delta **ret);
 /* The balance of addr after block `block`, from eth_getProof verified against that block's state root. */
 enum cantor_err cantor_observe_prove_balance(struct cantor_ethrpc *rpc, const uint8_t addr[20],
                                              uint64_t block, const uint8_t state_root[32],

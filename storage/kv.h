@@ -107,6 +107,7 @@ struct cantor_kv_rocksdb_opts {
     const char *path;
     size_t cache_mb;         /* block cache; 0 = RocksDB default */
     const char *compression; /* "none", "lz4", "zstd", "snappy"; NULL = "lz4" */
+    bool low_priority;       /* flush and compaction threads at low CPU and I/O priority */
 };
 
 enum cantor_err cantor_kv_rocksdb_open(const struct cantor_kv_rocksdb_opts *opts, struct cantor_kv **ret_kv);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/u256.h"
 #include "storage/keys.h"
 
 static void key_num(uint8_t tag, uint64_t v, uint8_t out[CANTOR_NODES_KEY_NUM_LEN])
@@ -34,6 +35,103 @@ void cantor_nodes_key_roots(uint64_t block, uint8_t out[CANTOR_NODES_KEY_NUM_LEN
 void cantor_nodes_key_checkpoint(uint64_t block, uint8_t out[CANTOR_NODES_KEY_NUM_LEN])
 {
     key_num('c', ~block, out);
+}
+
+void cantor_nodes_key_obs(uint64_t block, uint8_t out[CANTOR_NODES_KEY_NUM_LEN])
+{
+    key_num('o', block, out);
+}
+
+enum cantor_err cantor_obs_rec_encode(const struct cantor_delta *obs, struct cantor_buf *out)
+{
+    uint8_t hdr[CANTOR_OBS_REC_HEADER];
+    enum cantor_err err;
+
+    if (obs->n_entries > CANTOR_OBS_REC_MAX_ENTRIES)
+        return CANTOR_ERR_TOO_LARGE;
+    hdr[0] = CANTOR_OBS_REC_VERSION;
+    cantor_be32_put(hdr + 1, (uint32_t)obs->n_entries);
+    err = cantor_buf_append(out, hdr, sizeof(hdr));
+    for (size_t i = 0; i < obs->n_entries && !err; i++) {
+        const struct cantor_delta_entry *e = &obs->entries[i];
+
+        if (cantor_u256_is_zero(e->new_val) || (i && cantor_delta_entry_cmp(&obs->entries[i - 1], e) >= 0))
+            return CANTOR_ERR_INVALID;
+        err = cantor_buf_append(out, e->addr, CANTOR_ADDR_LEN);
+        if (!err)
+            err = cantor_buf_append(out, &e->kind, 1);
+        if (!err)
+            err = cantor_buf_append(out, e->slot, CANTOR_WORD_LEN);
+        if (!err)
+            err = cantor_buf_append(out, e->new_val, CANTOR_WORD_LEN);
+    }
+    return err;
+}
+
+enum cantor_err cantor_obs_rec_decode(const uint8_t *buf, size_t len, uint64_t block,
+                                      struct cantor_delta **ret_obs)
+{
+    static const uint8_t zero[CANTOR_WORD_LEN];
+    struct cantor_delta *d = NULL;
+    size_t count;
+    enum cantor_err err;
+
+    if (len < CANTOR_OBS_REC_HEADER || buf[0] != CANTOR_OBS_REC_VERSION)
+        return CANTOR_ERR_CORRUPT;
+    count = cantor_be32_get(buf + 1);
+    if (count > CANTOR_OBS_REC_MAX_ENTRIES || len != CANTOR_OBS_REC_HEADER + count * CANTOR_OBS_REC_ENTRY)
+        return CANTOR_ERR_CORRUPT;
+    err = cantor_delta_new(block, &d);
+    for (size_t i = 0; i < count && !err; i++) {
+        const uint8_t *p = buf + CANTOR_OBS_REC_HEADER + i * CANTOR_OBS_REC_ENTRY;
+        struct cantor_delta_entry e = {0};
+
+        memcpy(e.addr, p, CANTOR_ADDR_LEN);
+        e.kind = p[CANTOR_ADDR_LEN];
+        memcpy(e.slot, p + CANTOR_ADDR_LEN + 1, CANTOR_WORD_LEN);
+        memcpy(e.new_val, p + CANTOR_ADDR_LEN + 1 + CANTOR_WORD_LEN, CANTOR_WORD_LEN);
+        if (e.kind > CANTOR_KIND_STORAGE || cantor_u256_is_zero(e.new_val) ||
+            (e.kind != CANTOR_KIND_STORAGE && memcmp(e.slot, zero, CANTOR_WORD_LEN) != 0) ||
+            (i && cantor_delta_entry_cmp(&d->entries[i - 1], &e) >= 0))
+            err = CANTOR_ERR_CORRUPT;
+        else
+            err = cantor_delta_add(d, &e);
+    }
+    if (err) {
+        cantor_delta_free(d);
+        return err == CANTOR_ERR_NOMEM ? err : CANTOR_ERR_CORRUPT;
+    }
+    *ret_obs = d;
+    return CANTOR_OK;
+}
+
+static enum cantor_err get_obs(struct cantor_store *s, const uint8_t *key, size_t klen, uint64_t block,
+                               struct cantor_delta **ret_obs)
+{
+    uint8_t *val = NULL;
+    size_t len = 0;
+    enum cantor_err err;
+
+    err = cantor_store_get_raw(s, CANTOR_CF_ROOTS, key, klen, &val, &len);
+    if (!err)
+        err = cantor_obs_rec_decode(val, len, block, ret_obs);
+    free(val);
+    return err;
+}
+
+enum cantor_err cantor_nodes_get_obs(struct cantor_store *s, uint64_t n, struct cantor_delta **ret_obs)
+{
+    uint8_t key[CANTOR_NODES_KEY_NUM_LEN];
+
+    cantor_nodes_key_obs(n, key);
+    return get_obs(s, key, sizeof(key), n, ret_obs);
+}
+
+enum cantor_err cantor_nodes_get_pending_obs(struct cantor_store *s, struct cantor_delta **ret_obs)
+{
+    const uint8_t key = CANTOR_NODES_KEY_PENDING;
+
+    return get_obs(s, &key, 1, 0, ret_obs);
 }
 
 void cantor_roots_rec_encode(const struct cantor_roots_rec *r, uint8_t out[CANTOR_ROOTS_REC_LEN])

@@ -241,7 +241,10 @@ enum cantor_err cantor_store_open(const struct cantor_store_opts *o, struct cant
         return CANTOR_ERR_INVALID;
     if (o->path) {
         struct cantor_kv_rocksdb_opts ro = {
-            .path = o->path, .cache_mb = o->cache_mb, .compression = o->compression};
+            .path = o->path,
+            .cache_mb = o->cache_mb,
+            .compression = o->compression,
+            .low_priority = o->low_priority_background};
 
         err = cantor_kv_rocksdb_open(&ro, &kv);
     } else {

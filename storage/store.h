@@ -47,6 +47,7 @@ struct cantor_store_opts {
     uint64_t chain_id;           /* part of the config fingerprint */
     const uint8_t *genesis_hash; /* 32 bytes or NULL (not checked until given once) */
     bool lax_old_values;         /* accept deltas whose old values disagree with stored state */
+    bool low_priority_background; /* RocksDB flush/compaction threads at low CPU and I/O priority */
 };
 
 struct cantor_block_meta {
@@ -55,6 +56,9 @@ struct cantor_block_meta {
     uint64_t timestamp;
     uint8_t *header_rlp; /* owned by whoever filled the struct; may be NULL */
     size_t header_rlp_len;
+    /* Follower -> block hooks only (the store ignores it): values proven unchanged at this block
+       (daemon/observe.h) as a finished delta, new value = observed value; borrowed; NULL = none. */
+    const struct cantor_delta *observed;
 };
 void cantor_block_meta_release(struct cantor_block_meta *m); /* frees header_rlp; NULL-safe */
 

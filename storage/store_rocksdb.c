@@ -20,6 +20,7 @@ struct rdb_kv {
     rocksdb_options_t *opts;
     rocksdb_block_based_table_options_t *table;
     rocksdb_cache_t *cache;
+    rocksdb_env_t *env; /* only with low_priority; the default Env, lowered */
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts_sync, *wopts_nosync;
     rocksdb_column_family_handle_t *cf[CANTOR_CF__COUNT + 1]; /* [0] = "default" */
@@ -234,6 +235,8 @@ static void rdb_close(struct cantor_kv *kv)
         rocksdb_block_based_options_destroy(r->table);
     if (r->cache)
         rocksdb_cache_destroy(r->cache);
+    if (r->env)
+        rocksdb_env_destroy(r->env);
     free(r);
 }
 
@@ -312,6 +315,17 @@ enum cantor_err cantor_kv_rocksdb_open(const struct cantor_kv_rocksdb_opts *o, s
     }
     rocksdb_options_set_block_based_table_factory(r->opts, r->table);
     rocksdb_options_increase_parallelism(r->opts, 2);
+    if (o->low_priority) {
+        /*
+         * Flushes and compactions are background work: let them yield to the threads answering
+         * reads. The default Env is process-wide, so this also holds for a second store in tests.
+         */
+        r->env = rocksdb_create_default_env();
+        rocksdb_env_lower_thread_pool_cpu_priority(r->env);
+        rocksdb_env_lower_thread_pool_io_priority(r->env);
+        rocksdb_env_lower_high_priority_thread_pool_cpu_priority(r->env);
+        rocksdb_options_set_env(r->opts, r->env);
+    }
     r->ropts = rocksdb_readoptions_create();
     r->wopts_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(r->wopts_sync, 1);

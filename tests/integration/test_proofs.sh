@@ -125,6 +125,21 @@ case $code in
 422 | 404) grep -q '"error"' "$TMP/refused.json" || fail "refusal without an error envelope" ;;
 *) fail "state proof of a later-changed key at block 1: HTTP $code" ;;
 esac
+# Accounts touched at the old block: cantord knows their code hash (changed, or observed with
+# eth_getProof: keccak256("") for an EOA), and an observed value is in the state tree from the block
+# that observed it on, so at the head each gets a verifying proof, never a 422; an EOA's is an
+# inclusion proof of keccak256("").
+n_code=0
+while read -r key; do
+    [ -n "$key" ] || continue
+    a=${key%%[/?]*}
+    code=$(curl -s -o "$TMP/code.json" -w '%{http_code}' "$API/v1/proofs/state/$a?kind=code")
+    [ "$code" = 200 ] || fail "state proof of the code hash of $a (touched at block $old) at the head: HTTP $code $(cat "$TMP/code.json")"
+    check "$API/v1/proofs/state/$a?kind=code" "state-code-$a"
+    python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["value"]; sys.exit(0 if v else 1)' \
+        "$TMP/state-code-$a.json" && n_code=$((n_code + 1))
+done < <(sample "$old")
+[ "$n_code" -ge 1 ] || fail "no code hash of an account touched at block $old is in the state tree at the head"
 roots_ms=$(curl -sf "$API/metrics" | awk '/^cantor_roots_ms /{print $2}')
 [ -n "$roots_ms" ] || fail "no cantor_roots_ms in /metrics"
 avg=$(grep -o '[0-9.]* ms/block average' "$TMP/cantord.log" | tail -n 1 || true)

@@ -3,8 +3,11 @@
  * recorded mainnet blocks (17,073,191-193): roots equal the in-memory core computation, delta and
  * state proofs from the endpoint builders verify with cantor_proof_verify (and tampered ones fail),
  * rollback restores the previous roots and MMR, a restart keeps everything, and a store followed
- * without roots is backfilled. Block hashes are not in the recorded diffs: keccak256("block" ||
- * number) stands in for them (the parent chain is consistent, which is all the store checks).
+ * without roots is backfilled. Observed values (meta.observed, written to the store as the follower
+ * does) enter the tree at their block: proofs there and later, refusal before, through a rollback,
+ * a backfill and the one-time upgrade of a store without observation records. Block hashes are not in the
+ * recorded diffs: keccak256("block" || number) stands in for them (the parent chain is consistent, which is
+ * all the store checks).
  */
 #define _XOPEN_SOURCE 700
 #include <curl/curl.h>
@@ -118,13 +121,22 @@ static void teardown(void)
 struct job {
     const struct cantor_block_hook *h;
     void *state;
+    const struct cantor_delta *store_obs; /* observations the follower writes into the block's batch */
 };
 
 static enum cantor_err job_write(struct cantor_store_batch *b, uint64_t block, void *ctx)
 {
     struct job *j = ctx;
+    enum cantor_err err = CANTOR_OK;
 
-    return j->h->write(j->h->arg, b, block, j->state);
+    for (size_t i = 0; j->store_obs && i < j->store_obs->n_entries && !err; i++) {
+        const struct cantor_delta_entry *e = &j->store_obs->entries[i];
+
+        err = cantor_store_batch_observe(b, e->addr, e->kind, e->slot, e->new_val);
+    }
+    if (!err && j->h)
+        err = j->h->write(j->h->arg, b, block, j->state);
+    return err;
 }
 
 static enum cantor_err job_rollback(struct cantor_store_batch *b, uint64_t block, void *ctx)
@@ -143,15 +155,22 @@ static void meta_of(int b, struct cantor_block_meta *m)
         memcpy(m->parent_hash, fx.hash[b - 1], 32);
 }
 
-static void apply(int b, bool with_hook)
+/*
+ * Apply block b; with the hook, meta.observed = obs (the hook's view) and store_obs go into the store
+ * batch as observations (the follower writes both from the same proofs; tests split them to play an
+ * older cantord, or a re-applied block the store already knows the observations of).
+ */
+static void apply_obs(int b, bool with_hook, const struct cantor_delta *obs,
+                      const struct cantor_delta *store_obs)
 {
     struct cantor_block_meta m;
-    struct job j = {.h = fx.c ? cantor_commit_hook(fx.c) : NULL};
+    struct job j = {.h = with_hook && fx.c ? cantor_commit_hook(fx.c) : NULL, .store_obs = store_obs};
     enum cantor_err err;
 
     meta_of(b, &m);
+    m.observed = obs;
     if (!with_hook) {
-        ck_assert_int_eq(cantor_store_apply_block(fx.s, &m, fx.d[b], NULL, 0), CANTOR_OK);
+        ck_assert_int_eq(cantor_store_apply_block_ex(fx.s, &m, fx.d[b], NULL, 0, job_write, &j), CANTOR_OK);
         return;
     }
     ck_assert_int_eq(j.h->prepare(j.h->arg, &m, fx.d[b], NULL, 0, &j.state), CANTOR_OK);
@@ -161,6 +180,11 @@ static void apply(int b, bool with_hook)
         ck_abort_msg("apply %d: %s", b, cantor_err_str(err));
     }
     j.h->committed(j.h->arg, m.number, j.state);
+}
+
+static void apply(int b, bool with_hook)
+{
+    apply_obs(b, with_hook, NULL, NULL);
 }
 
 static void rollback(void)
@@ -434,6 +458,302 @@ START_TEST(test_keys_created)
 }
 END_TEST
 
+/* ---- observed values ---- */
+
+/*
+ * Observations for block 1: two accounts no recorded block touches (balance, nonce, code hash, a slot)
+ * and one key block 1 also changes (its delta value must win). obs_store is what the store learns:
+ * the untouched keys only (the follower never observes a key the block changes).
+ */
+static struct cantor_delta *obs_hook, *obs_store;
+static uint8_t obs_addr[20];
+
+static void obs_build(void)
+{
+    struct cantor_delta *both[2];
+
+    memset(obs_addr, 0xa7, sizeof(obs_addr));
+    for (int k = 0; k < 2; k++) {
+        struct cantor_delta_entry e = {0};
+
+        ck_assert_int_eq(cantor_delta_new(FIRST + 1, &both[k]), CANTOR_OK);
+        for (uint8_t a = 0; a < 2; a++) {
+            memcpy(e.addr, obs_addr, 20);
+            e.addr[19] = a;
+            memset(e.slot, 0, 32);
+            e.kind = CANTOR_KIND_BALANCE;
+            memset(e.new_val, 0, 32);
+            e.new_val[31] = (uint8_t)(0x40 + a);
+            ck_assert_int_eq(cantor_delta_add(both[k], &e), CANTOR_OK);
+            e.kind = CANTOR_KIND_NONCE;
+            e.new_val[31] = 7;
+            ck_assert_int_eq(cantor_delta_add(both[k], &e), CANTOR_OK);
+            e.kind = CANTOR_KIND_CODE;
+            memcpy(e.new_val, CANTOR_KECCAK_EMPTY, 32);
+            ck_assert_int_eq(cantor_delta_add(both[k], &e), CANTOR_OK);
+            e.kind = CANTOR_KIND_STORAGE;
+            e.slot[31] = 3;
+            memset(e.new_val, 0x11, 32);
+            ck_assert_int_eq(cantor_delta_add(both[k], &e), CANTOR_OK);
+        }
+        if (k == 0) {
+            e = fx.d[1]->entries[fx.d[1]->n_entries / 3];
+            memset(e.old_val, 0, 32);
+            memset(e.new_val, 0x5c, 32); /* an observed value the delta overrides */
+            ck_assert_int_eq(cantor_delta_add(both[k], &e), CANTOR_OK);
+        }
+        ck_assert_int_eq(cantor_delta_finish(both[k]), CANTOR_OK);
+    }
+    obs_hook = both[0];
+    obs_store = both[1];
+}
+
+static void obs_free(void)
+{
+    cantor_delta_free(obs_hook);
+    cantor_delta_free(obs_store);
+    obs_hook = obs_store = NULL;
+}
+
+/* Expected roots when obs_store's keys enter the tree at block `at` (before its delta). */
+static void want_with_obs(int at, struct cantor_roots_rec want[N_BLK])
+{
+    uint8_t state[32] = {0}, leaf[32];
+    struct cantor_smt_mem *smt = NULL;
+    struct cantor_mmr_mem *mmr = NULL;
+
+    ck_assert_int_eq(cantor_smt_mem_new(&smt), CANTOR_OK);
+    ck_assert_int_eq(cantor_mmr_mem_new(&mmr), CANTOR_OK);
+    for (int b = 0; b < N_BLK; b++) {
+        want[b] = fx.want[b];
+        if (b == at)
+            ck_assert_int_eq(cantor_smt_apply_delta(cantor_smt_mem_store(smt), state, obs_store, state),
+                             CANTOR_OK);
+        ck_assert_int_eq(cantor_smt_apply_delta(cantor_smt_mem_store(smt), state, fx.d[b], state), CANTOR_OK);
+        memcpy(want[b].state_root, state, 32);
+        cantor_mmr_leaf_hash(fx.d[b]->block_number, fx.hash[b], want[b].delta_root, state, leaf);
+        ck_assert_int_eq(cantor_mmr_append(cantor_mmr_mem_store(mmr), (uint64_t)b, leaf), CANTOR_OK);
+        ck_assert_int_eq(cantor_mmr_root(cantor_mmr_mem_store(mmr), (uint64_t)b + 1, want[b].mmr_root),
+                         CANTOR_OK);
+    }
+    /* the observations change every root from `at` on, none before */
+    for (int b = 0; b < N_BLK; b++)
+        ck_assert_int_eq(memcmp(want[b].state_root, fx.want[b].state_root, 32) != 0, b >= at);
+    cantor_smt_mem_free(smt);
+    cantor_mmr_mem_free(mmr);
+}
+
+static void check_roots_eq(int upto, const struct cantor_roots_rec *want)
+{
+    for (int b = 0; b < upto; b++) {
+        struct cantor_roots_rec r;
+
+        ck_assert_int_eq(cantor_commit_get_roots(fx.c, FIRST + (uint64_t)b, &r), CANTOR_OK);
+        ck_assert_mem_eq(r.state_root, want[b].state_root, 32);
+        ck_assert_mem_eq(r.mmr_root, want[b].mmr_root, 32);
+        ck_assert_uint_eq(r.leaf_count, want[b].leaf_count);
+    }
+}
+
+/* Every observed key at blocks < upto: a verifying membership proof with its value from `from` on,
+   refused (422) before. */
+static void check_obs_proofs(int from, int upto)
+{
+    for (size_t i = 0; i < obs_store->n_entries; i++) {
+        const struct cantor_delta_entry *e = &obs_store->entries[i];
+
+        for (int b = 0; b < upto; b++) {
+            struct cantor_proof_doc *doc = NULL;
+            enum cantor_err err =
+                cantor_commit_prove_state(fx.c, FIRST + (uint64_t)b, e->addr, e->kind, e->slot, &doc);
+
+            if (b < from) {
+                ck_assert_int_eq(err, CANTOR_ERR_UNSUPPORTED);
+                ck_assert_ptr_null(doc);
+                continue;
+            }
+            ck_assert_msg(err == CANTOR_OK, "entry %zu at block %d: %s", i, b, cantor_err_str(err));
+            ck_assert(doc->present);
+            ck_assert_mem_eq(doc->value, e->new_val, 32);
+            verify_ok(doc);
+            doc->value[31] ^= 1;
+            verify_fails(doc, CANTOR_CHECK_LEAF);
+            cantor_proof_doc_free(doc);
+        }
+    }
+}
+
+static bool have_raw(const void *key, size_t klen)
+{
+    uint8_t *val = NULL;
+    size_t len;
+    enum cantor_err err = cantor_store_get_raw(fx.s, CANTOR_CF_ROOTS, key, klen, &val, &len);
+
+    free(val);
+    ck_assert(err == CANTOR_OK || err == CANTOR_ERR_NOT_FOUND);
+    return err == CANTOR_OK;
+}
+
+static void del_raw(const void *key, size_t klen)
+{
+    struct cantor_store_batch *b = NULL;
+
+    ck_assert_int_eq(cantor_store_batch_new(fx.s, &b), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_batch_del(b, CANTOR_CF_ROOTS, key, klen), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_batch_commit(b), CANTOR_OK);
+    cantor_store_batch_free(b);
+}
+
+START_TEST(test_obs_record_codec)
+{
+    struct cantor_delta *back = NULL;
+    struct cantor_buf enc;
+    uint8_t *bad;
+
+    obs_build();
+    cantor_buf_init(&enc, 1u << 20);
+    ck_assert_int_eq(cantor_obs_rec_encode(obs_store, &enc), CANTOR_OK);
+    ck_assert_uint_eq(enc.len, CANTOR_OBS_REC_HEADER + obs_store->n_entries * CANTOR_OBS_REC_ENTRY);
+    ck_assert_int_eq(cantor_obs_rec_decode(enc.data, enc.len, 9, &back), CANTOR_OK);
+    ck_assert_uint_eq(back->block_number, 9);
+    ck_assert_uint_eq(back->n_entries, obs_store->n_entries);
+    for (size_t i = 0; i < back->n_entries; i++)
+        ck_assert_int_eq(cantor_delta_entry_cmp(&back->entries[i], &obs_store->entries[i]), 0);
+    ck_assert_mem_eq(back->entries[3].new_val, obs_store->entries[3].new_val, 32);
+    cantor_delta_free(back);
+    back = NULL;
+    /* truncated, trailing byte, wrong version, unsorted, zero value, slot on a non-storage key */
+    ck_assert_int_eq(cantor_obs_rec_decode(enc.data, enc.len - 1, 9, &back), CANTOR_ERR_CORRUPT);
+    bad = malloc(enc.len + 1);
+    memcpy(bad, enc.data, enc.len);
+    bad[enc.len] = 0;
+    ck_assert_int_eq(cantor_obs_rec_decode(bad, enc.len + 1, 9, &back), CANTOR_ERR_CORRUPT);
+    bad[0] = 2;
+    ck_assert_int_eq(cantor_obs_rec_decode(bad, enc.len, 9, &back), CANTOR_ERR_CORRUPT);
+    memcpy(bad, enc.data, enc.len);
+    memcpy(bad + CANTOR_OBS_REC_HEADER, enc.data + CANTOR_OBS_REC_HEADER + CANTOR_OBS_REC_ENTRY,
+           CANTOR_OBS_REC_ENTRY);
+    memcpy(bad + CANTOR_OBS_REC_HEADER + CANTOR_OBS_REC_ENTRY, enc.data + CANTOR_OBS_REC_HEADER,
+           CANTOR_OBS_REC_ENTRY);
+    ck_assert_int_eq(cantor_obs_rec_decode(bad, enc.len, 9, &back), CANTOR_ERR_CORRUPT);
+    memcpy(bad, enc.data, enc.len);
+    memset(bad + CANTOR_OBS_REC_HEADER + CANTOR_OBS_REC_ENTRY - 32, 0, 32);
+    ck_assert_int_eq(cantor_obs_rec_decode(bad, enc.len, 9, &back), CANTOR_ERR_CORRUPT);
+    memcpy(bad, enc.data, enc.len);
+    bad[CANTOR_OBS_REC_HEADER + 21 + 31] = 1; /* entry 0 is a balance */
+    ck_assert_int_eq(cantor_obs_rec_decode(bad, enc.len, 9, &back), CANTOR_ERR_CORRUPT);
+    ck_assert_ptr_null(back);
+    free(bad);
+    cantor_buf_release(&enc);
+    obs_free();
+}
+END_TEST
+
+START_TEST(test_observed_in_tree)
+{
+    struct cantor_roots_rec want[N_BLK];
+    uint8_t nk[CANTOR_NODES_KEY_NUM_LEN];
+    const uint8_t pkey = CANTOR_NODES_KEY_PENDING;
+    const struct cantor_delta_entry *ov = &fx.d[1]->entries[fx.d[1]->n_entries / 3];
+    struct cantor_proof_doc *doc = NULL;
+    struct cantor_delta *rec = NULL;
+
+    obs_build();
+    want_with_obs(1, want);
+    commit_open(0);
+    apply(0, true);
+    apply_obs(1, true, obs_hook, obs_store);
+    apply(2, true);
+    check_roots_eq(N_BLK, want);
+    check_obs_proofs(1, N_BLK);
+    /* the key the block both observed and changed: its delta value */
+    ck_assert_int_eq(cantor_commit_prove_state(fx.c, FIRST + 1, ov->addr, ov->kind, ov->slot, &doc),
+                     CANTOR_OK);
+    ck_assert(doc->present);
+    ck_assert_mem_eq(doc->value, ov->new_val, 32);
+    verify_ok(doc);
+    cantor_proof_doc_free(doc);
+    /* the record of block 1 is what entered the tree (all of obs_hook) */
+    ck_assert_int_eq(cantor_nodes_get_obs(fx.s, FIRST + 1, &rec), CANTOR_OK);
+    ck_assert_uint_eq(rec->n_entries, obs_hook->n_entries);
+    cantor_delta_free(rec);
+    rec = NULL;
+    ck_assert_int_eq(cantor_nodes_get_obs(fx.s, FIRST, &rec), CANTOR_ERR_NOT_FOUND);
+
+    /* roll back to block 0: the observations wait in the pending record (the store keeps them) */
+    rollback();
+    rollback();
+    check_roots(1);
+    cantor_nodes_key_obs(FIRST + 1, nk);
+    ck_assert(!have_raw(nk, sizeof(nk)));
+    ck_assert(have_raw(&pkey, 1));
+    ck_assert_int_eq(cantor_nodes_get_pending_obs(fx.s, &rec), CANTOR_OK);
+    ck_assert_uint_eq(rec->n_entries, obs_hook->n_entries);
+    cantor_delta_free(rec);
+    rec = NULL;
+    /* a restart in between keeps them (durable) */
+    cantor_commit_free(fx.c);
+    fx.c = NULL;
+    cantor_store_close(fx.s);
+    store_open();
+    commit_open(0);
+    /* block 1 again: cantord does not observe again (the store knows), the pending record supplies */
+    apply(1, true);
+    ck_assert(!have_raw(&pkey, 1));
+    ck_assert(have_raw(nk, sizeof(nk)));
+    apply(2, true);
+    check_roots_eq(N_BLK, want);
+    check_obs_proofs(1, N_BLK);
+
+    /* backfill from the store alone (deltas + observation records) gives the live roots */
+    for (int b = 1; b < N_BLK; b++) {
+        cantor_nodes_key_roots(FIRST + (uint64_t)b, nk);
+        del_raw(nk, sizeof(nk));
+    }
+    cantor_commit_free(fx.c);
+    fx.c = NULL;
+    commit_open(0);
+    check_roots_eq(N_BLK, want);
+    check_obs_proofs(1, N_BLK);
+    obs_free();
+}
+END_TEST
+
+START_TEST(test_observed_upgrade)
+{
+    struct cantor_roots_rec want[N_BLK];
+    const uint8_t vkey = CANTOR_NODES_KEY_LAYOUT, pkey = CANTOR_NODES_KEY_PENDING;
+    struct cantor_delta *rec = NULL;
+
+    obs_build();
+    want_with_obs(2, want);
+    /* an older cantord: observations in the store at block 1, roots without them, no records */
+    commit_open(0);
+    ck_assert(have_raw(&vkey, 1));
+    apply(0, true);
+    apply_obs(1, true, NULL, obs_store);
+    check_roots(2);
+    check_obs_proofs(N_BLK, 2); /* not in the tree: refused everywhere */
+    cantor_commit_free(fx.c);
+    fx.c = NULL;
+    del_raw(&vkey, 1);
+    /* the upgrade makes them pending once; they enter the tree at the next block */
+    commit_open(0);
+    ck_assert(have_raw(&vkey, 1));
+    ck_assert_int_eq(cantor_nodes_get_pending_obs(fx.s, &rec), CANTOR_OK);
+    ck_assert_uint_eq(rec->n_entries, obs_store->n_entries);
+    cantor_delta_free(rec);
+    cantor_commit_free(fx.c);
+    fx.c = NULL;
+    commit_open(0); /* marked: no second scan, the pending record is unchanged */
+    apply(2, true);
+    ck_assert(!have_raw(&pkey, 1));
+    check_roots_eq(N_BLK, want);
+    check_obs_proofs(2, N_BLK);
+    obs_free();
+}
+END_TEST
+
 /* ---- the HTTP endpoints (rpc/handlers_proofs.c) on 127.0.0.1, port 0 ---- */
 
 #define TOKEN "commit-test-token"
@@ -671,6 +991,9 @@ int main(void)
     tcase_add_test(tc, test_restart);
     tcase_add_test(tc, test_backfill);
     tcase_add_test(tc, test_keys_created);
+    tcase_add_test(tc, test_obs_record_codec);
+    tcase_add_test(tc, test_observed_in_tree);
+    tcase_add_test(tc, test_observed_upgrade);
     tcase_add_test(tc, test_http);
     suite_add_tcase(s, tc);
     {
