@@ -69,6 +69,10 @@ void cantor_codec_model_free(struct cantor_codec_model *m)
     cantor_kmap_release(&m->dict_addr);
     cantor_kmap_release(&m->dict_slot);
     cantor_kmap_release(&m->kmemo);
+    cantor_kmap_release(&m->rmemo);
+    cantor_kmap_release(&m->rdone);
+    free(m->rmemo_val);
+    free(m->rdone_lim);
     cantor_kmap_release(&m->deep);
     free(m->kmemo_val);
     free(m);
@@ -89,7 +93,14 @@ enum cantor_err cantor_codec_model_new(struct cantor_codec_model **ret_model)
     }
     cantor_kmap_init(&m->kmemo, CANTOR_KMEMO_KEY, CANTOR_KMEMO_MAX);
     m->kmemo_val = malloc((size_t)CANTOR_KMEMO_MAX * 32);
-    if (!m->kmemo_val) {
+    cantor_kmap_init(&m->rmemo, 32, CANTOR_KMEMO_MAX);
+    cantor_kmap_init(&m->rdone, 20, CANTOR_KMEMO_MAX);
+    m->rmemo_val = malloc((size_t)CANTOR_KMEMO_MAX * 21);
+    m->rdone_lim = malloc(CANTOR_KMEMO_MAX);
+    if (!m->kmemo_val || !m->rmemo_val || !m->rdone_lim) {
+        free(m->kmemo_val);
+        free(m->rmemo_val);
+        free(m->rdone_lim);
         free(m);
         return CANTOR_ERR_NOMEM;
     }
@@ -261,6 +272,7 @@ void cantor_codec_ctx_free(struct cantor_codec_ctx *ctx)
     cantor_codehist_release(&ctx->code);
     cantor_kmap_release(&ctx->addrs);
     cantor_kmap_release(&ctx->vals);
+    cantor_cm_state_free(ctx->cms);
     free(ctx);
 }
 
@@ -272,6 +284,7 @@ enum cantor_err cantor_codec_ctx_new(struct cantor_codec_ctx **ret_ctx)
         return CANTOR_ERR_NOMEM;
     cantor_kmap_init(&ctx->addrs, 20, CANTOR_WARM_MAX_KEYS);
     cantor_kmap_init(&ctx->vals, CANTOR_WARM_KEY_LEN, CANTOR_WARM_MAX_KEYS);
+    ctx->k = 1;
     *ret_ctx = ctx;
     return CANTOR_OK;
 }
@@ -282,6 +295,66 @@ void cantor_codec_ctx_set_state(struct cantor_codec_ctx *ctx, const struct canto
         ctx->state = *st;
     else
         memset(&ctx->state, 0, sizeof(ctx->state));
+}
+
+void cantor_codec_ctx_set_snapshot_interval(struct cantor_codec_ctx *ctx, uint32_t k)
+{
+    ctx->k = k;
+    ctx->live = false; /* the next chunk encoded is a snapshot point */
+}
+
+/* Make ctx->cms the carried state for model m: kept if it already is, else a new one (the prior). */
+static enum cantor_err carry_bind(struct cantor_codec_ctx *w, struct cantor_codec_model *m)
+{
+    enum cantor_err err;
+
+    if (w->cms && memcmp(w->cms_model, m->hash, 32) == 0)
+        return CANTOR_OK;
+    cantor_cm_state_free(w->cms);
+    w->cms = NULL;
+    err = cantor_cm_state_new(m->cm, &w->cms);
+    if (err)
+        return err;
+    memcpy(w->cms_model, m->hash, 32);
+    w->fresh = false; /* a new state is the prior already */
+    return CANTOR_OK;
+}
+
+enum cantor_err cantor_codec_ctx_bind(struct cantor_codec_ctx *ctx, struct cantor_codec_model *m)
+{
+    if (!ctx || !m)
+        return CANTOR_ERR_INVALID;
+    return ctx->k == 1 ? CANTOR_OK : carry_bind(ctx, m);
+}
+
+/* Put the carried state in (or back out of) the model's CM engine. */
+static void carry_enter(struct cantor_codec_ctx *w, struct cantor_codec_model *m)
+{
+    cantor_cm_swap(m->cm, w->cms);
+    m->carried = true;
+    if (w->fresh) {
+        cantor_cm_reset(m->cm);
+        w->fresh = false;
+    }
+}
+
+static void carry_leave(struct cantor_codec_ctx *w, struct cantor_codec_model *m)
+{
+    cantor_cm_swap(m->cm, w->cms);
+    m->carried = false;
+}
+
+/* The id of the state after one more chunk: a chain over the checksums since the snapshot point. */
+static uint32_t carry_chain(uint32_t id, uint64_t checksum)
+{
+    uint8_t b[12 + 4 + 8] = "cantor-carry", h[32];
+
+    for (int i = 0; i < 4; i++)
+        b[12 + i] = (uint8_t)(id >> (24 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        b[16 + i] = (uint8_t)(checksum >> (56 - 8 * i));
+    cantor_keccak256(b, sizeof(b), h);
+    return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
 enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struct cantor_delta *d)
@@ -421,7 +494,8 @@ enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct c
     if ((ret->version != CANTOR_CHUNK_VERSION && ret->version != CANTOR_CHUNK_VERSION_1) ||
         !cantor_codec_name(ret->codec))
         return CANTOR_ERR_UNSUPPORTED;
-    if (ret->flags & ~CANTOR_CHUNK_FLAG_WARM)
+    if (ret->flags & ~(CANTOR_CHUNK_FLAG_WARM | CANTOR_CHUNK_FLAG_CARRY) ||
+        (ret->version == CANTOR_CHUNK_VERSION_1 && (ret->flags & CANTOR_CHUNK_FLAG_CARRY)))
         return CANTOR_ERR_UNSUPPORTED;
     ret->model_hash_len = ret->version == CANTOR_CHUNK_VERSION_1 ? 32 : CANTOR_CHUNK_MODEL_PREFIX;
     if (len - pos < ret->model_hash_len)
@@ -440,6 +514,18 @@ enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct c
     ret->last_block = ret->first_block + span;
     if (ret->raw_len > CANTOR_CHUNK_MAX_RAW)
         return CANTOR_ERR_TOO_LARGE;
+    if (ret->flags & CANTOR_CHUNK_FLAG_CARRY) {
+        err = get_varint(c, len, &pos, &ret->state_pos);
+        if (err)
+            return err;
+        if (ret->state_pos == 0)
+            return CANTOR_ERR_CORRUPT;
+        if (len - pos < 4)
+            return CANTOR_ERR_TRUNCATED;
+        for (int i = 0; i < 4; i++)
+            ret->state_id = (ret->state_id << 8) | c[pos + i];
+        pos += 4;
+    }
     if (ret->version == CANTOR_CHUNK_VERSION_1) {
         if (len - pos < 32)
             return CANTOR_ERR_TRUNCATED;
@@ -463,9 +549,16 @@ enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct c
     return CANTOR_OK;
 }
 
+/* Carried-state fields of a chunk header (flag CANTOR_CHUNK_FLAG_CARRY when pos > 0). */
+struct carry_hdr {
+    uint64_t pos;
+    uint32_t id;
+};
+
 static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_t flags,
-                                   const uint8_t *model_hash, uint64_t block, const uint8_t *raw,
-                                   size_t raw_len, const uint8_t *payload, size_t plen)
+                                   const uint8_t *model_hash, uint64_t block, const struct carry_hdr *ch,
+                                   const uint8_t *raw, size_t raw_len, const uint8_t *payload, size_t plen,
+                                   uint64_t *ret_sum)
 {
     struct cantor_buf h;
     uint8_t ck[8];
@@ -484,12 +577,21 @@ static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_
         err = put_varint(&h, 0); /* one block per chunk for now */
     if (!err)
         err = put_varint(&h, raw_len);
+    if (!err && (flags & CANTOR_CHUNK_FLAG_CARRY)) {
+        err = put_varint(&h, ch->pos);
+        if (!err)
+            err = cantor_buf_append(&h,
+                                    (uint8_t[]){(uint8_t)(ch->id >> 24), (uint8_t)(ch->id >> 16),
+                                                (uint8_t)(ch->id >> 8), (uint8_t)ch->id},
+                                    4);
+    }
     /* v2 keeps no delta root: the checksum already covers the canonical bytes */
     if (!err)
         err = put_varint(&h, plen);
     if (err)
         goto out;
     sum = chunk_checksum(h.data, h.len, raw, raw_len);
+    *ret_sum = sum;
     for (int i = 0; i < 8; i++)
         ck[i] = (uint8_t)(sum >> (56 - 8 * i));
     err = cantor_buf_append(&h, ck, 8);
@@ -521,6 +623,35 @@ static enum cantor_err cm_roundtrip_ok(struct cantor_codec_model *m, struct cant
     return err;
 }
 
+/*
+ * The CM candidate with the carried state swapped in: the attempt (and the verify decode) run under
+ * the undo journal, so the state advances by this chunk only if CM wins. Returns true if it won;
+ * *state_ok false when a rollback was incomplete (the next chunk must restart from the prior).
+ */
+static bool cm_try_carried(struct cantor_codec_model *m, struct cantor_codec_ctx *w,
+                           const struct cantor_delta *d, bool verify, const uint8_t *raw, size_t raw_len,
+                           size_t best_len, struct cantor_buf *cb, bool *state_ok)
+{
+    bool ok = true, won;
+
+    carry_enter(w, m);
+    ok = cantor_cm_journal(m->cm, CANTOR_JOURNAL_BEGIN);
+    won = cantor_struct_encode(m, w, d, cb) == CANTOR_OK && cb->len < best_len;
+    if (won && verify) {
+        /* the decoder starts from the state before the chunk, so the check must too */
+        ok = cantor_cm_journal(m->cm, CANTOR_JOURNAL_ROLLBACK) && ok;
+        ok = cantor_cm_journal(m->cm, CANTOR_JOURNAL_BEGIN) && ok;
+        won = ok && cm_roundtrip_ok(m, w, d->block_number, cb, raw, raw_len) == CANTOR_OK;
+    }
+    if (won)
+        cantor_cm_journal(m->cm, CANTOR_JOURNAL_COMMIT);
+    else
+        ok = cantor_cm_journal(m->cm, CANTOR_JOURNAL_ROLLBACK) && ok;
+    carry_leave(w, m);
+    *state_ok = won || ok;
+    return won;
+}
+
 enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
                                       const struct cantor_codec_opts *opts, const uint8_t *raw,
                                       size_t raw_len, struct cantor_buf *out, uint8_t *ret_codec)
@@ -528,9 +659,12 @@ enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct canto
     struct cantor_codec_opts o = opts ? *opts : CANTOR_CODEC_OPTS_DEFAULT;
     struct cantor_delta *d = NULL;
     struct cantor_buf zb, cb;
+    struct carry_hdr ch = {0, 0};
     const uint8_t *best = raw;
     size_t best_len = raw_len;
     uint8_t codec = CANTOR_CODEC_RAW, flags = 0, zero[32] = {0};
+    bool carry = warm && warm->k != 1, state_ok = true;
+    uint64_t sum = 0;
     enum cantor_err err;
 
     if (!m || !raw || !out)
@@ -544,23 +678,48 @@ enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct canto
         err = CANTOR_ERR_INVALID; /* only canonical delta bytes are chunked */
         goto out;
     }
+    if (carry && (!warm->live || (warm->k && warm->pos >= warm->k) || !warm->cms ||
+                  memcmp(warm->cms_model, m->hash, 32) != 0)) {
+        /* a snapshot point: this chunk starts from the prior of m */
+        warm->pos = 0;
+        warm->id = 0;
+        warm->live = carry_bind(warm, m) == CANTOR_OK;
+        warm->fresh = true;
+        carry = warm->live; /* no state (out of memory, predictor without state): per-chunk mode */
+    }
     if (o.try_zstd && cantor_zstd_compress(m->zd, 19, raw, raw_len, &zb) == CANTOR_OK && zb.len < best_len) {
         best = zb.data;
         best_len = zb.len;
         codec = CANTOR_CODEC_ZSTD_DICT;
     }
-    if (o.try_cm && cantor_struct_encode(m, warm, d, &cb) == CANTOR_OK && cb.len < best_len &&
-        (!o.verify || cm_roundtrip_ok(m, warm, d->block_number, &cb, raw, raw_len) == CANTOR_OK)) {
+    if (o.try_cm && carry) {
+        if (cm_try_carried(m, warm, d, o.verify, raw, raw_len, best_len, &cb, &state_ok)) {
+            best = cb.data;
+            best_len = cb.len;
+            codec = CANTOR_CODEC_CM_WARM;
+        }
+    } else if (o.try_cm && cantor_struct_encode(m, warm, d, &cb) == CANTOR_OK && cb.len < best_len &&
+               (!o.verify || cm_roundtrip_ok(m, warm, d->block_number, &cb, raw, raw_len) == CANTOR_OK)) {
         best = cb.data;
         best_len = cb.len;
         codec = warm ? CANTOR_CODEC_CM_WARM : CANTOR_CODEC_CM;
     }
     if (codec == CANTOR_CODEC_CM_WARM)
         flags |= CANTOR_CHUNK_FLAG_WARM;
-    err = write_chunk(out, codec, flags, codec == CANTOR_CODEC_RAW ? zero : m->hash, d->block_number, raw,
-                      raw_len, best, best_len);
+    if (carry && warm->pos > 0) {
+        flags |= CANTOR_CHUNK_FLAG_CARRY;
+        ch.pos = warm->pos;
+        ch.id = warm->id;
+    }
+    err = write_chunk(out, codec, flags, codec == CANTOR_CODEC_RAW ? zero : m->hash, d->block_number, &ch,
+                      raw, raw_len, best, best_len, &sum);
     if (!err && warm)
         err = cantor_codec_ctx_apply(warm, d);
+    if (carry) {
+        warm->id = carry_chain(warm->id, sum);
+        warm->pos++;
+        warm->live = !err && state_ok;
+    }
     if (!err && ret_codec)
         *ret_codec = codec;
 out:
@@ -578,6 +737,7 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
     struct cantor_buf raw;
     const uint8_t *payload;
     uint8_t root[32];
+    bool carry, touched = false;
     enum cantor_err err;
 
     if (!chunk || !out)
@@ -599,6 +759,13 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
         err = CANTOR_ERR_INVALID; /* a warm chunk needs the stream's context */
         goto out;
     }
+    carry = warm && warm->k != 1;
+    if (ci.codec == CANTOR_CODEC_CM_WARM && (ci.flags & CANTOR_CHUNK_FLAG_CARRY) &&
+        (!carry || !warm->live || warm->pos != ci.state_pos || warm->id != ci.state_id ||
+         (!warm->fresh && (!warm->cms || memcmp(warm->cms_model, m->hash, 32) != 0)))) {
+        err = CANTOR_ERR_MISMATCH; /* needs the CM state after other chunks than this context saw */
+        goto out;
+    }
     switch (ci.codec) {
     case CANTOR_CODEC_RAW:
         if (ci.payload_len != ci.raw_len) {
@@ -611,8 +778,19 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
         err = cantor_zstd_decompress(m->zd, payload, ci.payload_len, ci.raw_len, &raw);
         break;
     default:
+        if (carry && ci.codec == CANTOR_CODEC_CM_WARM) {
+            if (!(ci.flags & CANTOR_CHUNK_FLAG_CARRY))
+                warm->fresh = true; /* a snapshot point: from the prior */
+            err = carry_bind(warm, m);
+            if (err)
+                break;
+            carry_enter(warm, m);
+            touched = true;
+        }
         err = cantor_struct_decode(m, ci.codec == CANTOR_CODEC_CM_WARM ? warm : NULL, ci.first_block, payload,
                                    ci.payload_len, ci.raw_len / 23 + 1, &d);
+        if (touched)
+            carry_leave(warm, m);
         if (!err)
             err = cantor_delta_encode(d, &raw);
         if (err == CANTOR_ERR_INVALID || err == CANTOR_ERR_TOO_LARGE)
@@ -640,8 +818,24 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
         if (err)
             goto out;
     }
+    if (carry) {
+        if (!(ci.flags & CANTOR_CHUNK_FLAG_CARRY)) {
+            /* a snapshot point; a CM chunk left the state after itself, any other the prior */
+            warm->pos = 0;
+            warm->id = 0;
+            warm->live = true;
+            warm->fresh = !touched;
+        } else if (!touched && (!warm->live || warm->pos != ci.state_pos || warm->id != ci.state_id)) {
+            warm->live = false; /* decodes without the state, but the chain is not ours */
+        }
+        warm->id = carry_chain(warm->id, ci.checksum);
+        warm->pos++;
+        touched = false;
+    }
     err = cantor_buf_append(out, raw.data, raw.len);
 out:
+    if (touched)
+        warm->live = false; /* the state advanced by a chunk that failed */
     cantor_delta_free(d);
     cantor_buf_release(&raw);
     return err;

@@ -11,10 +11,13 @@
  *
  * Regimes: cold (warm == NULL: the chunk needs only the model snapshot it names) and warm (a
  * struct cantor_codec_ctx carries the state before the block: known keys, latest values; compress and
- * decompress update it identically after each successful chunk).
+ * decompress update it identically after each successful chunk). A warm context may also carry the
+ * adaptive CM state from chunk to chunk (cantor_codec_ctx_set_snapshot_interval): then a chunk needs
+ * the chunks since the last snapshot point decoded before it, in order, into the same context.
  *
  * Ownership: models and contexts are created and freed by the caller; a model is not thread-safe
- * (it holds the adaptive coder state), use one per thread. Output goes to caller-owned cantor_bufs.
+ * (it holds the adaptive coder state), use one per thread. A context with carried state owns it
+ * (≈ 5 MB) and lends it to the model only for the duration of one compress/decompress call. Output goes to caller-owned cantor_bufs.
  */
 #ifndef CANTOR_CODEC_H
 #define CANTOR_CODEC_H
@@ -42,7 +45,8 @@ enum cantor_codec_id {
     CANTOR_CODEC_CM_WARM = 3, /* structural + context mixing using the warm context */
 };
 
-#define CANTOR_CHUNK_FLAG_WARM 1u
+#define CANTOR_CHUNK_FLAG_WARM  1u
+#define CANTOR_CHUNK_FLAG_CARRY 2u /* v2: carried CM state; state position and id follow the raw length */
 
 struct cantor_chunk_info {
     uint8_t version;
@@ -55,6 +59,10 @@ struct cantor_chunk_info {
     uint64_t raw_len;
     uint8_t delta_root[32]; /* v1 only: keccak256 of the canonical bytes; v2 does not store it (zero) */
     uint64_t checksum;      /* first 8 bytes (BE) of keccak256(header before checksum || raw) */
+    /* CANTOR_CHUNK_FLAG_CARRY: chunks since the stream's last snapshot point (>= 1) and the id of
+     * the CM state after them (a chain over their checksums); zero without the flag */
+    uint64_t state_pos;
+    uint32_t state_id;
     size_t header_len, payload_len;
 };
 
@@ -111,6 +119,19 @@ struct cantor_codec_state {
 };
 /* st == NULL: only what the stream has shown (the default). The struct is copied. */
 void cantor_codec_ctx_set_state(struct cantor_codec_ctx *ctx, const struct cantor_codec_state *st);
+/*
+ * Carried CM state. k == 1 (the default): every chunk starts from the model's trained prior, so a
+ * chunk needs only the key state before it. k > 1: the adaptive state runs on across the chunks of
+ * the stream and restarts from the prior every k chunks (snapshot points; k == 0: never), so decoding
+ * chunk n takes decoding up to k-1 chunks before it. The encoder's k decides where snapshot points
+ * are (a chunk says whether it is one); a decoder context needs k != 1 (any value) to keep the state.
+ * A chunk that needs carried state the context does not have fails with CANTOR_ERR_MISMATCH.
+ * Setting k (again) makes the next chunk encoded a snapshot point and makes a decoder context forget
+ * the chunks it followed.
+ */
+void cantor_codec_ctx_set_snapshot_interval(struct cantor_codec_ctx *ctx, uint32_t k);
+/* Allocate the carried state for model m now (≈ 5 MB; otherwise on the first chunk that needs it). */
+enum cantor_err cantor_codec_ctx_bind(struct cantor_codec_ctx *ctx, struct cantor_codec_model *m);
 /* Record d's keys and new values (done by compress/decompress; exposed for snapshot loading). */
 enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struct cantor_delta *d);
 

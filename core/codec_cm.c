@@ -3,7 +3,9 @@
  * gated linear mixer (weight set chosen by the structural field), squashed to a probability and
  * refined by an APM (adaptive probability map) keyed by field. Integer arithmetic only: weights are
  * 16.16 fixed point, sums are 64-bit, so encoder and decoder compute identical probabilities.
- * The engine owns its predictors and its weight/APM tables plus their snapshot copies.
+ * The engine owns its predictors and its weight/APM tables plus their snapshot copies; a warm
+ * stream's carried state (struct cantor_cm_state, owned by the stream's context) is swapped in and
+ * out around a chunk and keeps an undo journal so a losing attempt leaves no trace.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +22,9 @@ void cantor_cm_free(struct cantor_cm *cm)
         return;
     for (unsigned i = 0; i < cm->n_pred; i++)
         cantor_predictor_free(cm->pred[i]);
-    free(cm->w);
+    free(cm->mix.w);
     free(cm->w0);
-    free(cm->apm);
+    free(cm->mix.apm);
     free(cm->apm0);
     free(cm);
 }
@@ -47,11 +49,11 @@ enum cantor_err cantor_cm_new(struct cantor_predictor **preds, unsigned n, struc
     for (unsigned i = 0; i < n; i++)
         cm->pred[i] = preds[i];
     cm->n_pred = n;
-    cm->w = malloc(nw * sizeof(int32_t));
+    cm->mix.w = malloc(nw * sizeof(int32_t));
     cm->w0 = malloc(nw * sizeof(int32_t));
-    cm->apm = malloc(na * sizeof(uint16_t));
+    cm->mix.apm = malloc(na * sizeof(uint16_t));
     cm->apm0 = malloc(na * sizeof(uint16_t));
-    if (!cm->w || !cm->w0 || !cm->apm || !cm->apm0) {
+    if (!cm->mix.w || !cm->w0 || !cm->mix.apm || !cm->apm0) {
         err = CANTOR_ERR_NOMEM;
         goto out;
     }
@@ -72,8 +74,8 @@ void cantor_cm_reset(struct cantor_cm *cm)
 {
     for (unsigned i = 0; i < cm->n_pred; i++)
         cm->pred[i]->ops->reset(cm->pred[i]);
-    memcpy(cm->w, cm->w0, (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
-    memcpy(cm->apm, cm->apm0, (size_t)CANTOR_CM_APM * 33 * sizeof(uint16_t));
+    memcpy(cm->mix.w, cm->w0, (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
+    memcpy(cm->mix.apm, cm->apm0, (size_t)CANTOR_CM_APM * 33 * sizeof(uint16_t));
 }
 
 enum cantor_err cantor_cm_snapshot(struct cantor_cm *cm)
@@ -83,9 +85,83 @@ enum cantor_err cantor_cm_snapshot(struct cantor_cm *cm)
         if (err)
             return err;
     }
-    memcpy(cm->w0, cm->w, (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
-    memcpy(cm->apm0, cm->apm, (size_t)CANTOR_CM_APM * 33 * sizeof(uint16_t));
+    memcpy(cm->w0, cm->mix.w, (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
+    memcpy(cm->apm0, cm->mix.apm, (size_t)CANTOR_CM_APM * 33 * sizeof(uint16_t));
     return CANTOR_OK;
+}
+
+void cantor_cm_state_free(struct cantor_cm_state *st)
+{
+    if (!st)
+        return;
+    for (unsigned i = 0; i < st->n_pred; i++)
+        if (st->ps[i])
+            st->ops[i]->state_free(st->ps[i]);
+    free(st->mix.w);
+    free(st->mix.apm);
+    cantor_journal_release(&st->mix.jw);
+    cantor_journal_release(&st->mix.ja);
+    free(st);
+}
+
+enum cantor_err cantor_cm_state_new(struct cantor_cm *cm, struct cantor_cm_state **ret_st)
+{
+    struct cantor_cm_state *st = calloc(1, sizeof(*st));
+    size_t nw = (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS, na = (size_t)CANTOR_CM_APM * 33;
+    enum cantor_err err = CANTOR_OK;
+
+    if (!st)
+        return CANTOR_ERR_NOMEM;
+    for (unsigned i = 0; i < cm->n_pred; i++) {
+        const struct cantor_predictor_ops *ops = cm->pred[i]->ops;
+        if (!ops->state_new || !ops->state_swap || !ops->state_free || !ops->journal) {
+            err = CANTOR_ERR_UNSUPPORTED;
+            goto out;
+        }
+        st->ops[i] = ops;
+        err = ops->state_new(cm->pred[i], &st->ps[i]);
+        st->n_pred = i + 1;
+        if (err)
+            goto out;
+    }
+    st->mix.w = malloc(nw * sizeof(int32_t));
+    st->mix.apm = malloc(na * sizeof(uint16_t));
+    if (!st->mix.w || !st->mix.apm) {
+        err = CANTOR_ERR_NOMEM;
+        goto out;
+    }
+    err = cantor_journal_init(&st->mix.jw, CANTOR_CM_WSETS, CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
+    if (!err)
+        err = cantor_journal_init(&st->mix.ja, CANTOR_CM_APM, 33 * sizeof(uint16_t));
+    if (err)
+        goto out;
+    memcpy(st->mix.w, cm->w0, nw * sizeof(int32_t));
+    memcpy(st->mix.apm, cm->apm0, na * sizeof(uint16_t));
+    *ret_st = st;
+    st = NULL;
+out:
+    cantor_cm_state_free(st);
+    return err;
+}
+
+void cantor_cm_swap(struct cantor_cm *cm, struct cantor_cm_state *st)
+{
+    struct cantor_cm_mix t = cm->mix;
+
+    for (unsigned i = 0; i < cm->n_pred && i < st->n_pred; i++)
+        cm->pred[i]->ops->state_swap(cm->pred[i], &st->ps[i]);
+    cm->mix = st->mix;
+    st->mix = t;
+}
+
+bool cantor_cm_journal(struct cantor_cm *cm, int op)
+{
+    bool ok = cantor_journal_op(&cm->mix.jw, cm->mix.w, op);
+
+    ok = cantor_journal_op(&cm->mix.ja, cm->mix.apm, op) && ok;
+    for (unsigned i = 0; i < cm->n_pred; i++)
+        ok = cm->pred[i]->ops->journal(cm->pred[i], op) && ok;
+    return ok;
 }
 
 void cantor_cm_version_hash(struct cantor_cm *cm, uint8_t out[32])
@@ -130,7 +206,7 @@ int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c)
     cm->st[n++] = 256; /* bias */
     cm->n_in = n;
     cm->wset = (c->field * 8 + (c->node < 8 ? c->node : 7 + (c->node > 255))) % CANTOR_CM_WSETS;
-    w = cm->w + (size_t)cm->wset * CANTOR_CM_MAX_INPUTS;
+    w = cm->mix.w + (size_t)cm->wset * CANTOR_CM_MAX_INPUTS;
     for (unsigned i = 0; i < n; i++)
         dot += (int64_t)w[i] * cm->st[i];
     dot >>= 16;
@@ -146,7 +222,7 @@ int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c)
     cm->apm_idx = ((c->field * 0x9e3779b1u ^ (c->node < 256 ? c->node : 256) * 0x85ebca6bu) >> 20) %
                       CANTOR_CM_APM * 33 +
                   (unsigned)lo;
-    p = (cm->apm[cm->apm_idx] * (128 - wt) + cm->apm[cm->apm_idx + 1] * wt) >> 11;
+    p = (cm->mix.apm[cm->apm_idx] * (128 - wt) + cm->mix.apm[cm->apm_idx + 1] * wt) >> 11;
     if (wt >= 64)
         cm->apm_idx++; /* update the nearer bucket */
     p = (cm->p_mix + 3 * p) >> 2;
@@ -160,13 +236,16 @@ int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c)
 
 void cantor_cm_update(struct cantor_cm *cm, const struct cantor_pctx *c, int bit)
 {
-    int32_t *w = cm->w + (size_t)cm->wset * CANTOR_CM_MAX_INPUTS;
+    int32_t *w = cm->mix.w + (size_t)cm->wset * CANTOR_CM_MAX_INPUTS;
+    uint16_t *apm = cm->mix.apm;
     int err = ((bit << 12) - cm->p_mix) * MIX_LR;
     int target = bit ? 65535 : 0;
 
+    cantor_journal_touch(&cm->mix.jw, cm->mix.w, cm->wset);
+    cantor_journal_touch(&cm->mix.ja, apm, cm->apm_idx / 33);
     for (unsigned i = 0; i < cm->n_in; i++)
         w[i] += (cm->st[i] * err) >> 16;
-    cm->apm[cm->apm_idx] = (uint16_t)(cm->apm[cm->apm_idx] + ((target - cm->apm[cm->apm_idx]) >> 6));
+    apm[cm->apm_idx] = (uint16_t)(apm[cm->apm_idx] + ((target - apm[cm->apm_idx]) >> 6));
     for (unsigned i = 0; i < cm->n_pred; i++)
         if (cm->n_in_pred[i])
             cm->pred[i]->ops->update(cm->pred[i], c, bit);

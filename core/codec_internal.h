@@ -40,11 +40,19 @@ int cantor_rc_dec_bit(struct cantor_rc_dec *d, int p1);
 #define CANTOR_CM_WSETS      1024 /* mixer weight sets, selected by field (and node bucket) */
 #define CANTOR_CM_APM        4096 /* APM contexts */
 
+/* The mixer's working state: weights and APM (rows: one weight set, one APM context). */
+struct cantor_cm_mix {
+    int32_t *w;                   /* CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS */
+    uint16_t *apm;                /* CANTOR_CM_APM * 33 */
+    struct cantor_journal jw, ja; /* initialised for carried states only */
+};
+
 struct cantor_cm {
     struct cantor_predictor *pred[CANTOR_CM_MAX_PRED];
     unsigned n_pred;
-    int32_t *w, *w0;      /* CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS, current and snapshot */
-    uint16_t *apm, *apm0; /* CANTOR_CM_APM * 33 */
+    struct cantor_cm_mix mix; /* working state (the model's own, or a carried one swapped in) */
+    int32_t *w0;              /* snapshot of the weights */
+    uint16_t *apm0;           /* snapshot of the APM */
     /* scratch of the decision in flight */
     int16_t st[CANTOR_CM_MAX_INPUTS];
     unsigned n_in, n_in_pred[CANTOR_CM_MAX_PRED];
@@ -60,6 +68,23 @@ void cantor_cm_update(struct cantor_cm *cm, const struct cantor_pctx *c, int bit
 void cantor_cm_reset(struct cantor_cm *cm);
 enum cantor_err cantor_cm_snapshot(struct cantor_cm *cm);
 void cantor_cm_version_hash(struct cantor_cm *cm, uint8_t out[32]);
+
+/*
+ * Carried CM state of a warm stream (codec.c): every predictor's working state and the mixer's, made
+ * equal to the snapshot (the prior). cantor_cm_swap exchanges it with the engine's working state; swap
+ * again to put the engine's own back. CANTOR_ERR_UNSUPPORTED if a predictor cannot carry state.
+ */
+struct cantor_cm_state {
+    unsigned n_pred;
+    const struct cantor_predictor_ops *ops[CANTOR_CM_MAX_PRED];
+    void *ps[CANTOR_CM_MAX_PRED];
+    struct cantor_cm_mix mix;
+};
+enum cantor_err cantor_cm_state_new(struct cantor_cm *cm, struct cantor_cm_state **ret_st);
+void cantor_cm_state_free(struct cantor_cm_state *st);
+void cantor_cm_swap(struct cantor_cm *cm, struct cantor_cm_state *st);
+/* Undo journal of the working state (must be a carried one): op CANTOR_JOURNAL_*; false: incomplete. */
+bool cantor_cm_journal(struct cantor_cm *cm, int op);
 
 /* ---- structural coder (codec_struct.c) ---- */
 /* Encode d (raw canonical bytes already checked) as structural symbols coded by cm. */
@@ -125,9 +150,19 @@ struct cantor_codec_model {
     struct cantor_kmap deep;
     uint8_t hash[32];
     struct cantor_codec_breakdown *bd; /* not owned; NULL: no accounting */
+    /* set by codec.c while a warm stream's carried CM state is swapped in: struct_encode/decode
+     * then code from that state instead of resetting to the prior */
+    bool carried;
     /* encoder-only memo of mapping-slot keccaks (not part of the snapshot or its hash) */
     struct cantor_kmap kmemo;
     uint8_t (*kmemo_val)[32]; /* CANTOR_KMEMO_MAX entries, parallel to kmemo */
+    /* encoder-only reverse memo of shallow mapping slots: keccak(key . idx) -> (key address, idx) for
+     * the Solidity order and idx < 10, and per address how many indexes it holds, so a key seen in an
+     * earlier block costs one lookup per block instead of an expansion */
+    struct cantor_kmap rmemo;
+    uint8_t (*rmemo_val)[21]; /* address 20 | index */
+    struct cantor_kmap rdone; /* address -> index into rdone_lim */
+    uint8_t *rdone_lim;
 };
 
 #define CANTOR_WARM_KEY_LEN  (CANTOR_ADDR_LEN + 1 + CANTOR_WORD_LEN)
@@ -167,4 +202,17 @@ struct cantor_codec_ctx {
     uint32_t *slotpos; /* parallel to words: a storage key's position in its address's slots */
     size_t words_cap;
     struct cantor_codec_state state; /* lookup == NULL: none */
+    /*
+     * Carried CM state (docs/design.md, "Carried state"): with a snapshot interval k != 1 the adaptive
+     * state runs on from chunk to chunk and restarts from the model's prior every k chunks (0: never).
+     * pos counts the chunks since the last restart (a snapshot point), id chains their checksums; a
+     * chunk with pos > 0 records both so a decoder with another history fails with _MISMATCH.
+     */
+    uint32_t k;                  /* snapshot interval; 1 (default): no carried state */
+    struct cantor_cm_state *cms; /* NULL until first needed */
+    uint8_t cms_model[32];       /* the model cms belongs to */
+    bool live;                   /* pos/id (and cms, unless fresh) describe this stream */
+    bool fresh;                  /* cms is logically the prior: reset it before use */
+    uint64_t pos;
+    uint32_t id;
 };

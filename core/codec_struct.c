@@ -248,6 +248,7 @@ struct sc {
     bool tier_v;
     bool training;                               /* search every tier, learn model->deep */
     uint32_t deep_n[MAP_IDX], deepv_n[MAPV_IDX]; /* encoder: candidates expanded per deep index */
+    uint32_t shallow_n[2]; /* encoder: candidates whose indexes < tiers 0, 1 are in model->rmemo */
     uint8_t mru[MRU_N][32];
     unsigned mru_n;
     uint8_t dmru[DMRU_N][32]; /* magnitudes |new - old| of recent large changes, most recent first */
@@ -429,6 +430,15 @@ static unsigned nlz_bytes(const uint8_t w[32])
 }
 
 /* a - b for 32-byte big-endian words; returns false when the result does not fit 64 bits. */
+static inline uint64_t be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
 static bool word_sub_u64(const uint8_t a[32], const uint8_t b[32], uint64_t *ret)
 {
     uint8_t d[32];
@@ -640,32 +650,100 @@ static void expand_deep(struct sc *s, uint32_t idx, bool vyper)
 }
 
 /*
+ * Encoder, shallow tiers: make model->rmemo hold keccak(key . idx) for idx < lim of every candidate
+ * (those after shallow_n[tier]); a key whose indexes an earlier block already expanded costs one
+ * lookup. A full memo is emptied and the pass restarts (it then has room for every candidate).
+ */
+static void shallow_expand(struct sc *s, unsigned tier, uint32_t lim)
+{
+    struct cantor_codec_model *m = s->model;
+
+    for (size_t c = s->shallow_n[tier]; c < s->cands.n && !s->err; c++) {
+        const uint8_t *k = cantor_kmap_key(&s->cands, c);
+        uint8_t buf[64] = {0};
+        size_t di;
+        bool fresh;
+        if (m->rmemo.n + MAP_IDX > m->rmemo.max || m->rdone.n >= m->rdone.max) {
+            cantor_kmap_clear(&m->rmemo);
+            cantor_kmap_clear(&m->rdone);
+            s->shallow_n[0] = s->shallow_n[1] = 0;
+            c = (size_t)-1; /* again from the first candidate */
+            continue;
+        }
+        if (cantor_kmap_put(&m->rdone, k + 12, &di, &fresh) != CANTOR_OK)
+            continue; /* cannot happen below the cap; the slot is then coded otherwise */
+        if (fresh)
+            m->rdone_lim[di] = 0;
+        memcpy(buf, k, 32);
+        for (uint32_t idx = m->rdone_lim[di]; idx < lim; idx++) {
+            uint8_t h[32];
+            size_t ri;
+            buf[63] = (uint8_t)idx;
+            cantor_keccak256(buf, 64, h);
+            if (cantor_kmap_put(&m->rmemo, h, &ri, &fresh) == CANTOR_OK && fresh) {
+                memcpy(m->rmemo_val[ri], k + 12, 20);
+                m->rmemo_val[ri][20] = (uint8_t)idx;
+            }
+        }
+        if (m->rdone_lim[di] < lim)
+            m->rdone_lim[di] = (uint8_t)lim;
+    }
+    s->shallow_n[tier] = (uint32_t)s->cands.n;
+}
+
+/* Encoder: slot = keccak(candidate . idx) with idx < lim, from the reverse memo. */
+static bool shallow_find(struct sc *s, const uint8_t slot[32], uint32_t lim, struct slot_hit *ret)
+{
+    struct cantor_codec_model *m = s->model;
+    uint8_t k[32] = {0};
+    long r = cantor_kmap_find(&m->rmemo, slot), c;
+
+    if (r < 0 || m->rmemo_val[r][20] >= lim)
+        return false;
+    memcpy(k + 12, m->rmemo_val[r], 20);
+    c = cantor_kmap_find(&s->cands, k);
+    if (c < 0)
+        return false;
+    *ret = (struct slot_hit){S_MAP, (uint32_t)c, m->rmemo_val[r][20]};
+    return true;
+}
+
+/*
  * Encoder: the slot's (key, index) if it is a mapping slot of a candidate key. Indexes 0..9 are
  * tried for every contract; the deep ones (10..31, and the Vyper order) only where training saw
  * this contract use them (model->deep), because expanding them for every key of every block was
  * most of the encoder's keccaks for ~0.2% of the bytes. Training itself searches everything.
  */
-static long find_hit(struct sc *s, const uint8_t contract[20], const uint8_t slot[32])
+static bool find_hit(struct sc *s, const uint8_t contract[20], const uint8_t slot[32], struct slot_hit *ret)
 {
     static const uint32_t tiers[] = {4, 10, MAP_IDX};
     uint8_t dk[21];
-    long f;
+    long f = -1;
 
-    expand_cands(s, tiers[0], false);
-    f = cantor_kmap_find(&s->hits, slot);
-    if (f < 0 && !s->err) {
-        expand_cands(s, tiers[1], false);
+    if (s->training) {
+        expand_cands(s, tiers[0], false);
         f = cantor_kmap_find(&s->hits, slot);
-    }
-    if (f < 0 && !s->err && s->training) {
-        expand_cands(s, tiers[2], true);
-        f = cantor_kmap_find(&s->hits, slot);
-        if (f >= 0 && (s->hit[f].idx >= tiers[1] || s->hit[f].type == S_MAPV)) {
-            memcpy(dk, contract, 20);
-            dk[20] = (uint8_t)(s->hit[f].idx | (s->hit[f].type == S_MAPV ? 0x80 : 0));
-            (void)cantor_kmap_put(&s->model->deep, dk, NULL, NULL); /* full: stop learning */
+        if (f < 0 && !s->err) {
+            expand_cands(s, tiers[1], false);
+            f = cantor_kmap_find(&s->hits, slot);
         }
-        return f;
+        if (f < 0 && !s->err) {
+            expand_cands(s, tiers[2], true);
+            f = cantor_kmap_find(&s->hits, slot);
+            if (f >= 0 && (s->hit[f].idx >= tiers[1] || s->hit[f].type == S_MAPV)) {
+                memcpy(dk, contract, 20);
+                dk[20] = (uint8_t)(s->hit[f].idx | (s->hit[f].type == S_MAPV ? 0x80 : 0));
+                (void)cantor_kmap_put(&s->model->deep, dk, NULL, NULL); /* full: stop learning */
+            }
+        }
+        if (f >= 0)
+            *ret = s->hit[f];
+        return f >= 0;
+    }
+    for (unsigned t = 0; t < 2 && !s->err; t++) {
+        shallow_expand(s, t, tiers[t]);
+        if (shallow_find(s, slot, tiers[1], ret))
+            return true;
     }
     memcpy(dk, contract, 20);
     for (uint32_t i = 0; i < MAP_IDX + MAPV_IDX && f < 0 && !s->err; i++) {
@@ -679,7 +757,9 @@ static long find_hit(struct sc *s, const uint8_t contract[20], const uint8_t slo
         expand_deep(s, idx, vy);
         f = cantor_kmap_find(&s->hits, slot);
     }
-    return f;
+    if (f >= 0)
+        *ret = s->hit[f];
+    return f >= 0;
 }
 
 static void add_cand_addr(struct sc *s, const uint8_t addr[20])
@@ -1164,6 +1244,7 @@ static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h,
 {
     uint32_t t = S_LIT, cx[3];
     uint64_t v = 0, v2 = 0;
+    struct slot_hit hit;
     long f;
 
     if (s->mode == M_ENC) {
@@ -1181,11 +1262,10 @@ static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h,
                 goto chosen;
             }
         }
-        f = find_hit(s, contract, slot);
-        if (f >= 0) {
-            t = s->hit[f].type;
-            v = s->hit[f].key;
-            v2 = s->hit[f].idx;
+        if (find_hit(s, contract, slot, &hit)) {
+            t = hit.type;
+            v = hit.key;
+            v2 = hit.idx;
             goto chosen;
         }
         f = cantor_kmap_find(&s->model->dict_slot, slot);
@@ -1197,6 +1277,9 @@ static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h,
         /* keccak(p) + off: the base is the largest keccak(p) <= slot with a small offset. */
         for (uint32_t p = 0; p < CANTOR_ARR_BASES; p++) {
             uint64_t off;
+            /* slot = base + off (off < 2^16) moves the top 8 bytes by at most a carry */
+            if (be64(slot) - be64(s->model->arr_base[p]) > 1)
+                continue;
             if (word_sub_u64(slot, s->model->arr_base[p], &off) && off < ARR_OFF) {
                 t = S_ARR;
                 v = p;
@@ -1711,7 +1794,8 @@ enum cantor_err cantor_struct_encode(struct cantor_codec_model *m, struct cantor
         return CANTOR_ERR_UNSUPPORTED;
     sc_init(&s, M_ENC, m, warm);
     s.bd = m->bd;
-    cantor_cm_reset(m->cm);
+    if (!m->carried)
+        cantor_cm_reset(m->cm);
     cantor_rc_enc_init(&s.re, out);
     /* walk() only reads d in encode mode */
     err = walk(&s, (struct cantor_delta *)d, d->n_entries);
@@ -1751,7 +1835,8 @@ enum cantor_err cantor_struct_decode(struct cantor_codec_model *m, struct cantor
     if (err)
         return err;
     sc_init(&s, M_DEC, m, warm);
-    cantor_cm_reset(m->cm);
+    if (!m->carried)
+        cantor_cm_reset(m->cm);
     cantor_rc_dec_init(&s.rd, in, len);
     err = walk(&s, d, max_entries);
     if (!err && s.rd.overrun > 8)

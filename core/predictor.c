@@ -4,7 +4,9 @@
  *   - "ctxmodel": hashed context model; per context hash a 22-bit probability and a hit count that
  *     sets the learning rate (1/(n+1.5), capped by `limit`), like lpaq's StateMap;
  *   - "order0": a direct table per (field, node), the fast-learning baseline input.
- * Each predictor owns its tables and a snapshot copy that reset() restores (the trained prior).
+ * Each predictor owns its snapshot (the trained prior that reset() restores) and its own working
+ * state; a warm stream's carried working state (state_new) is owned by whoever made it and only
+ * swapped in for the duration of a chunk. Also the undo journal those states use.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -109,26 +111,139 @@ static inline int cell_p12(uint32_t e)
     return p < 1 ? 1 : p > 4095 ? 4095 : p;
 }
 
+/* ---------------- undo journal ---------------- */
+enum cantor_err cantor_journal_init(struct cantor_journal *j, size_t rows, size_t row_bytes)
+{
+    memset(j, 0, sizeof(*j));
+    j->mark = calloc(rows ? rows : 1, 1);
+    if (!j->mark)
+        return CANTOR_ERR_NOMEM;
+    j->rows = rows;
+    j->row_bytes = row_bytes;
+    return CANTOR_OK;
+}
+
+void cantor_journal_release(struct cantor_journal *j)
+{
+    free(j->mark);
+    free(j->log);
+    memset(j, 0, sizeof(*j));
+}
+
+void cantor_journal_save(struct cantor_journal *j, const void *base, size_t row)
+{
+    size_t rec = 4 + j->row_bytes;
+    uint32_t r = (uint32_t)row;
+
+    if (j->len + rec > j->cap) {
+        size_t nc = j->cap ? j->cap * 2 : 64 * rec;
+        uint8_t *p = realloc(j->log, nc);
+        if (!p) {
+            j->failed = true; /* the row stays unmarked: a rollback cannot restore it */
+            return;
+        }
+        j->log = p;
+        j->cap = nc;
+    }
+    memcpy(j->log + j->len, &r, 4);
+    memcpy(j->log + j->len + 4, (const uint8_t *)base + row * j->row_bytes, j->row_bytes);
+    j->len += rec;
+    j->mark[row] = 1;
+}
+
+bool cantor_journal_op(struct cantor_journal *j, void *base, int op)
+{
+    size_t rec = 4 + j->row_bytes;
+    bool ok = !j->failed;
+
+    if (op == CANTOR_JOURNAL_BEGIN) {
+        if (!j->mark)
+            return false;
+        j->on = true;
+        j->failed = false;
+        return true;
+    }
+    for (size_t o = 0; o < j->len; o += rec) {
+        uint32_t r;
+        memcpy(&r, j->log + o, 4);
+        if (op == CANTOR_JOURNAL_ROLLBACK)
+            memcpy((uint8_t *)base + (size_t)r * j->row_bytes, j->log + o + 4, j->row_bytes);
+        j->mark[r] = 0;
+    }
+    j->len = 0;
+    j->on = false;
+    j->failed = false;
+    return ok;
+}
+
 /* ---------------- hashed context model ---------------- */
 /*
  * Cells live in buckets of 16 (one 64-byte cache line): a bucket is chosen by hashing the context
  * with the tree node at every 4th level of the symbol's binary tree, and the 15 nodes of the next
  * four levels index inside it (lpaq's nibble scheme). One cache miss per context per nibble instead
  * of one per bit. Buckets written since the last reset are listed, so reset() restores only those.
+ * The table and that list are the working state (struct ctxws): the model's own, or a warm stream's
+ * swapped in; the snapshot t0 is shared.
  */
 #define CM_BUCKET 16
 
+struct ctxws {
+    uint32_t *t;
+    uint8_t *dmark;  /* per bucket: written since reset */
+    uint32_t *dirty; /* the written buckets */
+    size_t n_dirty;
+    struct cantor_journal j; /* rows = buckets; only initialised for carried states */
+};
+
 struct ctxmodel {
     struct cantor_predictor base;
-    uint32_t *t, *t0;
+    struct ctxws *ws;
+    uint32_t *t0;
     unsigned bits, limit, n_use;
     uint32_t bucket[CANTOR_PCTX_MAX]; /* cell index of the current bucket per context */
     uint32_t idx[CANTOR_PCTX_MAX];
     unsigned n_idx;
-    uint8_t *dmark;  /* per bucket: written since reset */
-    uint32_t *dirty; /* the written buckets */
-    size_t n_dirty, n_buckets;
+    size_t n_buckets;
 };
+
+static void ctxws_free(void *p)
+{
+    struct ctxws *w = p;
+
+    if (!w)
+        return;
+    free(w->t);
+    free(w->dmark);
+    free(w->dirty);
+    cantor_journal_release(&w->j);
+    free(w);
+}
+
+/* A working state equal to the snapshot t0 (or to p = 0.5 everywhere when t0 is NULL). */
+static enum cantor_err ctxws_new(const struct ctxmodel *m, const uint32_t *t0, bool journal,
+                                 struct ctxws **ret)
+{
+    struct ctxws *w = calloc(1, sizeof(*w));
+    size_t n = (size_t)1 << m->bits;
+
+    if (!w)
+        return CANTOR_ERR_NOMEM;
+    w->t = malloc(n * sizeof(uint32_t));
+    w->dmark = calloc(m->n_buckets, 1);
+    w->dirty = malloc(m->n_buckets * sizeof(uint32_t));
+    if (!w->t || !w->dmark || !w->dirty ||
+        (journal && cantor_journal_init(&w->j, m->n_buckets, CM_BUCKET * sizeof(uint32_t)))) {
+        ctxws_free(w);
+        return CANTOR_ERR_NOMEM;
+    }
+    if (t0)
+        memcpy(w->t, t0, n * sizeof(uint32_t));
+    else
+        for (size_t i = 0; i < n; i++)
+            w->t[i] = (uint32_t)1 << 31; /* p = 0.5, count 0 */
+    *ret = w;
+    return CANTOR_OK;
+}
 
 static inline uint32_t cm_hash(uint32_t h, uint32_t node, unsigned i)
 {
@@ -143,6 +258,7 @@ static inline uint32_t cm_hash(uint32_t h, uint32_t node, unsigned i)
 static unsigned ctxmodel_predict(struct cantor_predictor *pp, const struct cantor_pctx *c, int16_t *st)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
+    const uint32_t *t = m->ws->t;
     unsigned n = c->n_ctx, depth = 31u - (unsigned)__builtin_clz(c->node | 1u), j = depth & 3;
     uint32_t local = (1u << j) | (c->node & ((1u << j) - 1));
 
@@ -152,7 +268,7 @@ static unsigned ctxmodel_predict(struct cantor_predictor *pp, const struct canto
         if (j == 0)
             m->bucket[i] = (cm_hash(c->ctx[i], c->node, i) >> (32 - m->bits)) & ~(uint32_t)(CM_BUCKET - 1);
         m->idx[i] = m->bucket[i] + local;
-        st[i] = (int16_t)stretch_fast(cell_p12(m->t[m->idx[i]]));
+        st[i] = (int16_t)stretch_fast(cell_p12(t[m->idx[i]]));
     }
     m->n_idx = n;
     return n;
@@ -161,14 +277,16 @@ static unsigned ctxmodel_predict(struct cantor_predictor *pp, const struct canto
 static void ctxmodel_update(struct cantor_predictor *pp, const struct cantor_pctx *c, int bit)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
+    struct ctxws *w = m->ws;
 
     (void)c;
     for (unsigned i = 0; i < m->n_idx; i++) {
         uint32_t b = m->idx[i] / CM_BUCKET;
-        m->t[m->idx[i]] = cell_update(m->t[m->idx[i]], bit, m->limit);
-        if (!m->dmark[b]) {
-            m->dmark[b] = 1;
-            m->dirty[m->n_dirty++] = b;
+        cantor_journal_touch(&w->j, w->t, b);
+        w->t[m->idx[i]] = cell_update(w->t[m->idx[i]], bit, m->limit);
+        if (!w->dmark[b]) {
+            w->dmark[b] = 1;
+            w->dirty[w->n_dirty++] = b;
         }
     }
 }
@@ -176,27 +294,28 @@ static void ctxmodel_update(struct cantor_predictor *pp, const struct cantor_pct
 static void ctxmodel_reset(struct cantor_predictor *pp)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
+    struct ctxws *w = m->ws;
 
-    if (m->n_dirty > m->n_buckets / 8) {
-        memcpy(m->t, m->t0, sizeof(uint32_t) << m->bits);
-        memset(m->dmark, 0, m->n_buckets);
+    if (w->n_dirty > m->n_buckets / 8) {
+        memcpy(w->t, m->t0, sizeof(uint32_t) << m->bits);
+        memset(w->dmark, 0, m->n_buckets);
     } else {
-        for (size_t i = 0; i < m->n_dirty; i++) {
-            size_t o = (size_t)m->dirty[i] * CM_BUCKET;
-            memcpy(m->t + o, m->t0 + o, CM_BUCKET * sizeof(uint32_t));
-            m->dmark[m->dirty[i]] = 0;
+        for (size_t i = 0; i < w->n_dirty; i++) {
+            size_t o = (size_t)w->dirty[i] * CM_BUCKET;
+            memcpy(w->t + o, m->t0 + o, CM_BUCKET * sizeof(uint32_t));
+            w->dmark[w->dirty[i]] = 0;
         }
     }
-    m->n_dirty = 0;
+    w->n_dirty = 0;
 }
 
 static enum cantor_err ctxmodel_snapshot(struct cantor_predictor *pp)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
 
-    memcpy(m->t0, m->t, sizeof(uint32_t) << m->bits);
-    memset(m->dmark, 0, m->n_buckets);
-    m->n_dirty = 0;
+    memcpy(m->t0, m->ws->t, sizeof(uint32_t) << m->bits);
+    memset(m->ws->dmark, 0, m->n_buckets);
+    m->ws->n_dirty = 0;
     return CANTOR_OK;
 }
 
@@ -225,11 +344,36 @@ static void ctxmodel_free(struct cantor_predictor *pp)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
 
-    free(m->t);
+    ctxws_free(m->ws);
     free(m->t0);
-    free(m->dmark);
-    free(m->dirty);
     free(m);
+}
+
+static enum cantor_err ctxmodel_state_new(struct cantor_predictor *pp, void **ret)
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+    struct ctxws *w = NULL;
+    enum cantor_err err = ctxws_new(m, m->t0, true, &w);
+
+    if (!err)
+        *ret = w;
+    return err;
+}
+
+static void ctxmodel_state_swap(struct cantor_predictor *pp, void **st)
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+    struct ctxws *w = m->ws;
+
+    m->ws = *st;
+    *st = w;
+}
+
+static bool ctxmodel_journal(struct cantor_predictor *pp, int op)
+{
+    struct ctxmodel *m = (struct ctxmodel *)pp;
+
+    return cantor_journal_op(&m->ws->j, m->ws->t, op);
 }
 
 static const struct cantor_predictor_ops ctxmodel_ops = {
@@ -240,6 +384,10 @@ static const struct cantor_predictor_ops ctxmodel_ops = {
     .snapshot = ctxmodel_snapshot,
     .version_hash = ctxmodel_version,
     .free = ctxmodel_free,
+    .state_new = ctxmodel_state_new,
+    .state_swap = ctxmodel_state_swap,
+    .state_free = ctxws_free,
+    .journal = ctxmodel_journal,
 };
 
 enum cantor_err cantor_predictor_ctxmodel_new(unsigned table_bits, unsigned limit, unsigned n_use,
@@ -258,20 +406,15 @@ enum cantor_err cantor_predictor_ctxmodel_new(unsigned table_bits, unsigned limi
     if (!m)
         return CANTOR_ERR_NOMEM;
     n = (size_t)1 << table_bits;
-    m->t = malloc(n * sizeof(uint32_t));
-    m->t0 = malloc(n * sizeof(uint32_t));
+    m->bits = table_bits;
     m->n_buckets = n / CM_BUCKET;
-    m->dmark = calloc(m->n_buckets, 1);
-    m->dirty = malloc(m->n_buckets * sizeof(uint32_t));
-    if (!m->t || !m->t0 || !m->dmark || !m->dirty) {
+    m->t0 = malloc(n * sizeof(uint32_t));
+    if (!m->t0 || ctxws_new(m, NULL, false, &m->ws)) {
         ctxmodel_free(&m->base);
         return CANTOR_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++)
-        m->t0[i] = (uint32_t)1 << 31; /* p = 0.5, count 0 */
-    memcpy(m->t, m->t0, n * sizeof(uint32_t));
+    memcpy(m->t0, m->ws->t, n * sizeof(uint32_t));
     m->base.ops = &ctxmodel_ops;
-    m->bits = table_bits;
     m->limit = limit;
     m->n_use = n_use;
     *ret_pred = &m->base;
@@ -280,10 +423,17 @@ enum cantor_err cantor_predictor_ctxmodel_new(unsigned table_bits, unsigned limi
 
 /* ---------------- order 0 per (field, node) ---------------- */
 #define ORDER0_BITS 16
+#define ORDER0_ROW  16 /* journal row: 16 cells */
+
+struct order0ws {
+    uint32_t t[1 << ORDER0_BITS];
+    struct cantor_journal j; /* only initialised for carried states */
+};
 
 struct order0 {
     struct cantor_predictor base;
-    uint32_t t[1 << ORDER0_BITS], t0[1 << ORDER0_BITS];
+    struct order0ws *ws;
+    uint32_t t0[1 << ORDER0_BITS];
     uint32_t idx;
 };
 
@@ -292,29 +442,32 @@ static unsigned order0_predict(struct cantor_predictor *pp, const struct cantor_
     struct order0 *m = (struct order0 *)pp;
 
     m->idx = ((c->field * 0x9e3779b1u) ^ (c->node * 0x85ebca6bu)) >> (32 - ORDER0_BITS);
-    st[0] = (int16_t)stretch_fast(cell_p12(m->t[m->idx]));
+    st[0] = (int16_t)stretch_fast(cell_p12(m->ws->t[m->idx]));
     return 1;
 }
 
 static void order0_update(struct cantor_predictor *pp, const struct cantor_pctx *c, int bit)
 {
     struct order0 *m = (struct order0 *)pp;
+    struct order0ws *w = m->ws;
 
-    m->t[m->idx] = cell_update(m->t[m->idx], bit, 60);
+    (void)c;
+    cantor_journal_touch(&w->j, w->t, m->idx / ORDER0_ROW);
+    w->t[m->idx] = cell_update(w->t[m->idx], bit, 60);
 }
 
 static void order0_reset(struct cantor_predictor *pp)
 {
     struct order0 *m = (struct order0 *)pp;
 
-    memcpy(m->t, m->t0, sizeof(m->t));
+    memcpy(m->ws->t, m->t0, sizeof(m->t0));
 }
 
 static enum cantor_err order0_snapshot(struct cantor_predictor *pp)
 {
     struct order0 *m = (struct order0 *)pp;
 
-    memcpy(m->t0, m->t, sizeof(m->t));
+    memcpy(m->t0, m->ws->t, sizeof(m->t0));
     return CANTOR_OK;
 }
 
@@ -333,9 +486,52 @@ static void order0_version(struct cantor_predictor *pp, uint8_t out[32])
     cantor_keccak_final(&k, out, 32);
 }
 
+static void order0ws_free(void *p)
+{
+    struct order0ws *w = p;
+
+    if (!w)
+        return;
+    cantor_journal_release(&w->j);
+    free(w);
+}
+
 static void order0_free(struct cantor_predictor *pp)
 {
-    free(pp);
+    struct order0 *m = (struct order0 *)pp;
+
+    order0ws_free(m->ws);
+    free(m);
+}
+
+static enum cantor_err order0_state_new(struct cantor_predictor *pp, void **ret)
+{
+    struct order0 *m = (struct order0 *)pp;
+    struct order0ws *w = calloc(1, sizeof(*w));
+
+    if (!w || cantor_journal_init(&w->j, (1u << ORDER0_BITS) / ORDER0_ROW, ORDER0_ROW * sizeof(uint32_t))) {
+        order0ws_free(w);
+        return CANTOR_ERR_NOMEM;
+    }
+    memcpy(w->t, m->t0, sizeof(m->t0));
+    *ret = w;
+    return CANTOR_OK;
+}
+
+static void order0_state_swap(struct cantor_predictor *pp, void **st)
+{
+    struct order0 *m = (struct order0 *)pp;
+    struct order0ws *w = m->ws;
+
+    m->ws = *st;
+    *st = w;
+}
+
+static bool order0_journal(struct cantor_predictor *pp, int op)
+{
+    struct order0 *m = (struct order0 *)pp;
+
+    return cantor_journal_op(&m->ws->j, m->ws->t, op);
 }
 
 static const struct cantor_predictor_ops order0_ops = {
@@ -346,6 +542,10 @@ static const struct cantor_predictor_ops order0_ops = {
     .snapshot = order0_snapshot,
     .version_hash = order0_version,
     .free = order0_free,
+    .state_new = order0_state_new,
+    .state_swap = order0_state_swap,
+    .state_free = order0ws_free,
+    .journal = order0_journal,
 };
 
 enum cantor_err cantor_predictor_order0_new(struct cantor_predictor **ret_pred)
@@ -359,9 +559,14 @@ enum cantor_err cantor_predictor_order0_new(struct cantor_predictor **ret_pred)
     m = calloc(1, sizeof(*m));
     if (!m)
         return CANTOR_ERR_NOMEM;
+    m->ws = calloc(1, sizeof(*m->ws));
+    if (!m->ws) {
+        free(m);
+        return CANTOR_ERR_NOMEM;
+    }
     for (size_t i = 0; i < (1u << ORDER0_BITS); i++)
         m->t0[i] = (uint32_t)1 << 31;
-    memcpy(m->t, m->t0, sizeof(m->t));
+    memcpy(m->ws->t, m->t0, sizeof(m->t0));
     m->base.ops = &order0_ops;
     *ret_pred = &m->base;
     return CANTOR_OK;

@@ -14,6 +14,7 @@
 #ifndef CANTOR_PREDICTOR_H
 #define CANTOR_PREDICTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,7 +46,44 @@ struct cantor_predictor_ops {
     /* keccak256 of everything that influences predictions (parameters + snapshot content). */
     void (*version_hash)(struct cantor_predictor *p, uint8_t out[32]);
     void (*free)(struct cantor_predictor *p);
+    /*
+     * Carried state (a warm stream keeps adapting across chunks; optional, all NULL: not supported).
+     * The working state (what predict/update/reset act on) is a separate object: state_new makes one
+     * equal to the snapshot, state_swap exchanges it with the working state (O(1)), and journal()
+     * records the working state before the first change of each row so a losing attempt can be undone:
+     * op BEGIN, COMMIT (keep), ROLLBACK (undo); false if the record was incomplete (out of memory).
+     */
+    enum cantor_err (*state_new)(struct cantor_predictor *p, void **ret_state);
+    void (*state_swap)(struct cantor_predictor *p, void **state);
+    void (*state_free)(void *state);
+    bool (*journal)(struct cantor_predictor *p, int op);
 };
+
+enum { CANTOR_JOURNAL_BEGIN = 0, CANTOR_JOURNAL_COMMIT = 1, CANTOR_JOURNAL_ROLLBACK = 2 };
+
+/*
+ * Undo journal over a table of fixed-size rows: the first change of a row after begin saves the row;
+ * rollback writes the saved rows back. Memory grows with the rows touched (at most the table).
+ */
+struct cantor_journal {
+    uint8_t *mark; /* per row: saved since begin; NULL: journal not initialised (begin fails) */
+    size_t rows, row_bytes;
+    uint8_t *log; /* records: 4-byte row index, then the row as it was */
+    size_t len, cap;
+    bool on, failed;
+};
+
+enum cantor_err cantor_journal_init(struct cantor_journal *j, size_t rows, size_t row_bytes);
+void cantor_journal_release(struct cantor_journal *j);
+void cantor_journal_save(struct cantor_journal *j, const void *base, size_t row);
+/* Call before changing row `row` of the table at base. */
+static inline void cantor_journal_touch(struct cantor_journal *j, const void *base, size_t row)
+{
+    if (j->on && !j->mark[row])
+        cantor_journal_save(j, base, row);
+}
+/* op as for cantor_predictor_ops.journal; base is the table. */
+bool cantor_journal_op(struct cantor_journal *j, void *base, int op);
 
 struct cantor_predictor {
     const struct cantor_predictor_ops *ops;

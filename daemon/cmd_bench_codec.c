@@ -4,6 +4,7 @@
  * line per block plus a summary with the baselines (zstd -19, zstd -19 with the trained dictionary,
  * xz -9e; with --warm also zstd -19 --long over the whole stream and zstd -19 with the old values of
  * the touched keys as prefix, the --patch-from reference) computed on the same canonical bytes.
+ * --snapshot-interval K (with --warm): carry the CM state across chunks, restarting every K blocks.
  * Exits 1 if any round trip fails.
  */
 #include <stdio.h>
@@ -116,6 +117,84 @@ static enum cantor_err prestate_set(struct prestate *ps, const struct cantor_del
     return err;
 }
 
+struct timing {
+    double enc, dec, max_enc, max_dec;
+};
+
+/*
+ * With carried state the CM path is timed as a pass of its own over the stream: fresh contexts, CM
+ * chunks only (compress without the zstd candidate, then decompress), so the adaptive pass that makes
+ * the reported chunks neither repeats its work nor shares the caches with it. Adds the CPU times to
+ * *tm and the chunk bytes to *ret_bytes; returns nonzero on a failed round trip.
+ */
+static int carried_timed_pass(struct cantor_codec_model *m, const struct cantor_cli_deltas *ev, uint32_t k,
+                              struct prestate *ps, const struct cantor_codec_state *st, struct timing *tm,
+                              size_t *ret_bytes)
+{
+    struct cantor_codec_ctx *we = NULL, *wd = NULL;
+    struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+    struct cantor_buf raw, chunk, back;
+    int failed = 0;
+    enum cantor_err err;
+
+    o.try_zstd = false;
+    o.verify = false;
+    cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&chunk, CANTOR_CHUNK_MAX_LEN);
+    cantor_buf_init(&back, CANTOR_CHUNK_MAX_RAW);
+    err = cantor_codec_ctx_new(&we);
+    if (!err)
+        err = cantor_codec_ctx_new(&wd);
+    if (err) {
+        failed = 1;
+        goto out;
+    }
+    cantor_codec_ctx_set_snapshot_interval(we, k);
+    cantor_codec_ctx_set_snapshot_interval(wd, k);
+    cantor_codec_ctx_set_state(we, st);
+    cantor_codec_ctx_set_state(wd, st);
+    /* the state is allocated once per stream, not per block: outside the timing */
+    if (cantor_codec_ctx_bind(we, m) || cantor_codec_ctx_bind(wd, m)) {
+        failed = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < ev->n && !failed; i++) {
+        double t0, t1;
+        raw.len = chunk.len = back.len = 0;
+        err = cantor_delta_encode(ev->d[i], &raw);
+        if (!err && st)
+            err = prestate_set(ps, ev->d[i]);
+        if (err) {
+            failed = 1;
+            break;
+        }
+        t0 = now_s();
+        err = cantor_codec_compress(m, we, &o, raw.data, raw.len, &chunk, NULL);
+        t1 = now_s() - t0;
+        tm->enc += t1;
+        tm->max_enc = t1 > tm->max_enc ? t1 : tm->max_enc;
+        t0 = now_s();
+        if (!err)
+            err = cantor_codec_decompress(m, wd, chunk.data, chunk.len, &back);
+        t1 = now_s() - t0;
+        tm->dec += t1;
+        tm->max_dec = t1 > tm->max_dec ? t1 : tm->max_dec;
+        if (err || back.len != raw.len || memcmp(back.data, raw.data, raw.len) != 0) {
+            fprintf(stderr, "cantor bench-codec: %s: carried cm path failed: %s\n", ev->name[i],
+                    cantor_err_str(err));
+            failed = 1;
+        }
+        *ret_bytes += chunk.len;
+    }
+out:
+    cantor_codec_ctx_free(we);
+    cantor_codec_ctx_free(wd);
+    cantor_buf_release(&raw);
+    cantor_buf_release(&chunk);
+    cantor_buf_release(&back);
+    return failed;
+}
+
 int cantor_cmd_bench_codec(int argc, char **argv)
 {
     struct prestate ps = {0};
@@ -131,6 +210,9 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     double t_enc = 0, t_dec = 0, t_zstd = 0, t_max_enc = 0, t_max_dec = 0, t0, t1;
     struct cantor_codec_breakdown bd;
     int breakdown = 0;
+    unsigned long snap_k = 1;
+    double t_chunk_enc = 0, t_chunk_dec = 0;
+    size_t sum_hdr = 0;
     enum cantor_err err;
 
     cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
@@ -151,9 +233,16 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             breakdown = 1;
         else if (strcmp(argv[i], "--stream-only") == 0)
             stream_only = 1;
-        else if (strcmp(argv[i], "--help") == 0) {
+        else if (strcmp(argv[i], "--snapshot-interval") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            snap_k = strtoul(argv[++i], &end, 10);
+            if (!end || *end || snap_k > UINT32_MAX) {
+                fprintf(stderr, "cantor bench-codec: bad --snapshot-interval\n");
+                goto out;
+            }
+        } else if (strcmp(argv[i], "--help") == 0) {
             printf("usage: cantor bench-codec --train PATH... --eval PATH... [--warm [--stream-only]] "
-                   "[--quick] [--breakdown]\n");
+                   "[--snapshot-interval K] [--quick] [--breakdown]\n");
             rc = CANTOR_EXIT_OK;
             goto out;
         } else if (mode == 1) {
@@ -164,7 +253,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                 goto out;
         } else {
             fprintf(stderr, "usage: cantor bench-codec --train PATH... --eval PATH... [--warm "
-                            "[--stream-only]] [--quick] [--breakdown]\n");
+                            "[--stream-only] [--snapshot-interval K]] [--quick] [--breakdown]\n");
             goto out;
         }
     }
@@ -189,12 +278,25 @@ int cantor_cmd_bench_codec(int argc, char **argv)
         goto out;
     }
     cantor_kmap_init(&ps.keys, CANTOR_WARM_KEY_LEN, CANTOR_WARM_MAX_KEYS);
+    if (warm) {
+        cantor_codec_ctx_set_snapshot_interval(wenc, (uint32_t)snap_k);
+        cantor_codec_ctx_set_snapshot_interval(wdec, (uint32_t)snap_k);
+    }
     if (warm && !stream_only) {
         cantor_codec_ctx_set_state(wenc, &cst);
         cantor_codec_ctx_set_state(wdec, &cst);
     }
     memset(&bd, 0, sizeof(bd));
-    if (breakdown)
+    if (warm && snap_k != 1) {
+        struct timing tm = {0, 0, 0, 0};
+        failed |=
+            carried_timed_pass(m, &ev, (uint32_t)snap_k, &ps, stream_only ? NULL : &cst, &tm, &cm_bytes);
+        t_enc = tm.enc;
+        t_dec = tm.dec;
+        t_max_enc = tm.max_enc;
+        t_max_dec = tm.max_dec;
+    }
+    if (breakdown && snap_k == 1)
         cantor_codec_model_set_breakdown(m, &bd);
     for (size_t i = 0; i < ev.n; i++) {
         struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
@@ -217,41 +319,51 @@ int cantor_cmd_bench_codec(int argc, char **argv)
         /*
          * The CM path alone, timed: canonical bytes -> structural+CM payload -> canonical bytes. The
          * adaptive chunk below repeats the CM encode (untimed) next to the zstd candidate, timed apart.
+         * With carried state (k != 1) carried_timed_pass did this already.
          */
-        t0 = now_s();
-        err = cantor_delta_decode(raw.data, raw.len, &d1);
-        if (!err)
-            err = cantor_struct_encode(m, wenc, d1, &tmp);
-        t1 = now_s() - t0;
-        t_enc += t1;
-        t_max_enc = t1 > t_max_enc ? t1 : t_max_enc;
-        if (!err) {
+        if (!warm || snap_k == 1) {
             t0 = now_s();
-            err = cantor_struct_decode(m, wdec, d1->block_number, tmp.data, tmp.len, raw.len / 23 + 1, &d2);
+            err = cantor_delta_decode(raw.data, raw.len, &d1);
             if (!err)
-                err = cantor_delta_encode(d2, &back);
+                err = cantor_struct_encode(m, wenc, d1, &tmp);
             t1 = now_s() - t0;
-            t_dec += t1;
-            t_max_dec = t1 > t_max_dec ? t1 : t_max_dec;
-        }
-        if (err == CANTOR_OK && (back.len != raw.len || memcmp(back.data, raw.data, raw.len) != 0))
-            err = CANTOR_ERR_MISMATCH;
-        if (err == CANTOR_ERR_UNSUPPORTED) /* not structurable: the CM path does not apply */
-            err = CANTOR_OK;
-        cm_bytes += tmp.len;
-        cantor_delta_free(d1);
-        cantor_delta_free(d2);
-        if (err) {
-            failed = 1;
-            fprintf(stderr, "cantor bench-codec: %s: cm path failed: %s\n", ev.name[i], cantor_err_str(err));
+            t_enc += t1;
+            t_max_enc = t1 > t_max_enc ? t1 : t_max_enc;
+            if (!err) {
+                t0 = now_s();
+                err =
+                    cantor_struct_decode(m, wdec, d1->block_number, tmp.data, tmp.len, raw.len / 23 + 1, &d2);
+                if (!err)
+                    err = cantor_delta_encode(d2, &back);
+                t1 = now_s() - t0;
+                t_dec += t1;
+                t_max_dec = t1 > t_max_dec ? t1 : t_max_dec;
+            }
+            if (err == CANTOR_OK && (back.len != raw.len || memcmp(back.data, raw.data, raw.len) != 0))
+                err = CANTOR_ERR_MISMATCH;
+            if (err == CANTOR_ERR_UNSUPPORTED) /* not structurable: the CM path does not apply */
+                err = CANTOR_OK;
+            cm_bytes += tmp.len;
+            cantor_delta_free(d1);
+            cantor_delta_free(d2);
+            if (err) {
+                failed = 1;
+                fprintf(stderr, "cantor bench-codec: %s: cm path failed: %s\n", ev.name[i],
+                        cantor_err_str(err));
+            }
         }
         back.len = 0;
-        cantor_codec_model_set_breakdown(m, NULL); /* count each block once */
+        /* count each block once: the timed CM path, or with carried state the chunk's own attempt
+         * (which runs from the carried state; the timed path always starts from the prior) */
+        cantor_codec_model_set_breakdown(m, breakdown && snap_k != 1 ? &bd : NULL);
+        t0 = now_s();
         err = cantor_codec_compress(m, wenc, &o, raw.data, raw.len, &chunk, &codec);
-        if (breakdown)
-            cantor_codec_model_set_breakdown(m, &bd);
+        t_chunk_enc += now_s() - t0;
+        cantor_codec_model_set_breakdown(m, breakdown && snap_k == 1 ? &bd : NULL);
+        t0 = now_s();
         if (!err)
             err = cantor_codec_decompress(m, wdec, chunk.data, chunk.len, &back);
+        t_chunk_dec += now_s() - t0;
         ok = !err && back.len == raw.len && memcmp(back.data, raw.data, raw.len) == 0;
         if (!ok) {
             failed = 1;
@@ -259,6 +371,11 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                     cantor_err_str(err));
         }
         codec_count[codec & 3]++;
+        {
+            struct cantor_chunk_info ci;
+            if (ok && cantor_chunk_parse_header(chunk.data, chunk.len, &ci) == CANTOR_OK)
+                sum_hdr += ci.header_len;
+        }
         printf("{\"block\":%llu,\"raw_bytes\":%zu,\"bytes\":%zu,\"codec\":\"%s\",\"roundtrip\":%s}\n",
                (unsigned long long)ev.d[i]->block_number, raw.len, chunk.len, cantor_codec_name(codec),
                ok ? "true" : "false");
@@ -292,15 +409,19 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                          : "full",
            tr.n, ev.n, sum_raw, sum_bytes, sum_z, sum_zd, sum_xz);
     if (warm)
-        printf("\"zstd19_long_bytes\":%zu,\"zstd19_patch_bytes\":%zu,", sum_long, sum_patch);
-    printf(
-        "\"ratio_vs_zstd19_dict\":%.4f,\"codecs\":{\"raw\":%zu,\"zstd-dict\":%zu,\"cm\":%zu,\"cm-warm\":%zu},"
-        "\"cm_path_bytes\":%zu,\"encode_mb_s\":%.2f,\"decode_mb_s\":%.2f,\"max_block_encode_ms\":%.2f,"
-        "\"max_block_decode_ms\":%.2f,\"zstd19_dict_encode_mb_s\":%.2f",
-        sum_zd ? (double)sum_bytes / (double)sum_zd : 0.0, codec_count[0], codec_count[1], codec_count[2],
-        codec_count[3], cm_bytes, t_enc > 0 ? (double)sum_raw / 1e6 / t_enc : 0.0,
-        t_dec > 0 ? (double)sum_raw / 1e6 / t_dec : 0.0, t_max_enc * 1e3, t_max_dec * 1e3,
-        t_zstd > 0 ? (double)sum_raw / 1e6 / t_zstd : 0.0);
+        printf("\"snapshot_interval\":%lu,\"zstd19_long_bytes\":%zu,\"zstd19_patch_bytes\":%zu,", snap_k,
+               sum_long, sum_patch);
+    printf("\"header_bytes\":%zu,\"ratio_vs_zstd19_dict\":%.4f,\"codecs\":{\"raw\":%zu,\"zstd-dict\":%zu,"
+           "\"cm\":%zu,\"cm-warm\":%zu},"
+           "\"cm_path_bytes\":%zu,\"encode_mb_s\":%.2f,\"decode_mb_s\":%.2f,\"max_block_encode_ms\":%.2f,"
+           "\"max_block_decode_ms\":%.2f,\"zstd19_dict_encode_mb_s\":%.2f,\"chunk_encode_mb_s\":%.2f,"
+           "\"chunk_decode_mb_s\":%.2f",
+           sum_hdr, sum_zd ? (double)sum_bytes / (double)sum_zd : 0.0, codec_count[0], codec_count[1],
+           codec_count[2], codec_count[3], cm_bytes, t_enc > 0 ? (double)sum_raw / 1e6 / t_enc : 0.0,
+           t_dec > 0 ? (double)sum_raw / 1e6 / t_dec : 0.0, t_max_enc * 1e3, t_max_dec * 1e3,
+           t_zstd > 0 ? (double)sum_raw / 1e6 / t_zstd : 0.0,
+           t_chunk_enc > 0 ? (double)sum_raw / 1e6 / t_chunk_enc : 0.0,
+           t_chunk_dec > 0 ? (double)sum_raw / 1e6 / t_chunk_dec : 0.0);
     if (breakdown) {
         printf(",\"breakdown_bytes\":{");
         for (int k = 0; k < CANTOR_PART__COUNT; k++)

@@ -12,6 +12,8 @@
 /* keccak256 of the untrained model and of the chunk of synthetic() (measured once, must never move) */
 #define GOLDEN_MODEL "0x646204aa7b156769786c919ee2e36a3667a6cbc65a03e43f6f2701da928ec68f"
 #define GOLDEN_CHUNK "0xbfa82cc42624885aea7bc76a9ecabda44c9dc4d4bfef0168c56b2a5a851e70e4"
+/* keccak256 of the three carried chunks of test_carried_golden */
+#define GOLDEN_CARRIED "0xfbeff39a4226b7954799276eb257bff625a6bcb4152d19512a9f712b303d54a3"
 #include "testutil.h"
 
 #define TRB "erigon-rpc-tests/mainnet/trace_replayBlockTransactions/"
@@ -393,6 +395,264 @@ START_TEST(test_determinism_golden)
 }
 END_TEST
 
+/* A stream of six mainnet blocks (17,073,191-193 twice: geth prestate, then parity stateDiff). */
+static const char *carry_files[] = {"erigon-rpc-tests/mainnet/debug_traceBlockByNumber/test_32.json",
+                                    "erigon-rpc-tests/mainnet/debug_traceBlockByNumber/test_33.json",
+                                    "erigon-rpc-tests/mainnet/debug_traceBlockByNumber/test_34.json",
+                                    TRB "test_37.json",
+                                    TRB "test_38.json",
+                                    TRB "test_39.json"};
+#define CARRY_N 6
+
+/* Compress the carry stream with snapshot interval k; returns the total size. */
+static size_t carry_encode(struct cantor_codec_model *m, uint32_t k, bool verify, struct cantor_buf *raws,
+                           struct cantor_buf *chunks)
+{
+    struct cantor_codec_ctx *we;
+    struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+    size_t total = 0;
+
+    o.verify = verify;
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    cantor_codec_ctx_set_snapshot_interval(we, k);
+    for (int i = 0; i < CARRY_N; i++) {
+        cantor_buf_init(&chunks[i], 0);
+        ck_assert_int_eq(cantor_codec_compress(m, we, &o, raws[i].data, raws[i].len, &chunks[i], NULL),
+                         CANTOR_OK);
+        total += chunks[i].len;
+    }
+    cantor_codec_ctx_free(we);
+    return total;
+}
+
+static void carry_decode_ok(struct cantor_codec_model *m, struct cantor_codec_ctx *wd,
+                            const struct cantor_buf *chunk, const struct cantor_buf *raw)
+{
+    struct cantor_buf out;
+
+    cantor_buf_init(&out, 0);
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, chunk->data, chunk->len, &out), CANTOR_OK);
+    ck_assert_uint_eq(out.len, raw->len);
+    ck_assert_mem_eq(out.data, raw->data, raw->len);
+    cantor_buf_release(&out);
+}
+
+/* A block that deploys 8 KiB of pseudo-random code: CM cannot beat zstd-dict on it. */
+static struct cantor_delta *random_code_block(void)
+{
+    struct cantor_delta *d;
+    struct cantor_delta_entry e;
+    uint8_t code[8192];
+    uint32_t x = 777;
+
+    for (size_t i = 0; i < sizeof(code); i++)
+        code[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+    ck_assert_int_eq(cantor_delta_new(17073192, &d), CANTOR_OK);
+    memset(&e, 0, sizeof(e));
+    memset(e.addr, 0xab, 20);
+    e.kind = CANTOR_KIND_CODE;
+    memcpy(e.old_val, CANTOR_KECCAK_EMPTY, 32);
+    cantor_keccak256(code, sizeof(code), e.new_val);
+    ck_assert_int_eq(cantor_delta_add(d, &e), CANTOR_OK);
+    ck_assert_int_eq(cantor_delta_add_code(d, e.new_val, code, sizeof(code)), CANTOR_OK);
+    ck_assert_int_eq(cantor_delta_finish(d), CANTOR_OK);
+    return d;
+}
+
+START_TEST(test_carried_state)
+{
+    struct cantor_codec_model *m = trained_model();
+    struct cantor_delta *d[CARRY_N];
+    struct cantor_buf raws[CARRY_N], c3[CARRY_N], c3b[CARRY_N], c1[CARRY_N], out;
+    struct cantor_codec_ctx *wd, *wr;
+    size_t n3, n3b, n1;
+
+    for (int i = 0; i < CARRY_N; i++) {
+        d[i] = load(carry_files[i]);
+        encode_delta(d[i], &raws[i]);
+    }
+    n3 = carry_encode(m, 3, true, raws, c3);
+    /* same state on both paths: the verify decode runs from the state before the chunk (rollback),
+     * so with and without it the encoder ends every chunk in the same state: identical bytes */
+    n3b = carry_encode(m, 3, false, raws, c3b);
+    ck_assert_uint_eq(n3, n3b);
+    for (int i = 0; i < CARRY_N; i++)
+        ck_assert_mem_eq(c3[i].data, c3b[i].data, c3[i].len);
+    n1 = carry_encode(m, 1, true, raws, c1);
+    ck_assert_uint_lt(n3, n1); /* what a block taught helps the next */
+    for (int i = 0; i < CARRY_N; i++) {
+        struct cantor_chunk_info ci;
+        ck_assert_int_eq(cantor_chunk_parse_header(c3[i].data, c3[i].len, &ci), CANTOR_OK);
+        ck_assert_uint_eq(ci.state_pos, (uint64_t)(i % 3));
+        ck_assert_uint_eq(!!(ci.flags & CANTOR_CHUNK_FLAG_CARRY), i % 3 != 0);
+        ck_assert_uint_eq(ci.codec, CANTOR_CODEC_CM_WARM);
+        ck_assert_int_eq(cantor_chunk_parse_header(c1[i].data, c1[i].len, &ci), CANTOR_OK);
+        ck_assert_uint_eq(ci.flags & CANTOR_CHUNK_FLAG_CARRY, 0);
+    }
+    /* in order, any carrying decoder context follows (state allocated up front or on first use) */
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    cantor_codec_ctx_set_snapshot_interval(wd, 0);
+    ck_assert_int_eq(cantor_codec_ctx_bind(wd, NULL), CANTOR_ERR_INVALID);
+    ck_assert_int_eq(cantor_codec_ctx_bind(wd, m), CANTOR_OK);
+    for (int i = 0; i < CARRY_N; i++)
+        carry_decode_ok(m, wd, &c3[i], &raws[i]);
+    cantor_codec_ctx_free(wd);
+
+    cantor_buf_init(&out, 0);
+    /* wrong context: a precise error, never bytes */
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    cantor_codec_ctx_set_snapshot_interval(wd, 3);
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c3[1].data, c3[1].len, &out), CANTOR_ERR_MISMATCH);
+    carry_decode_ok(m, wd, &c3[0], &raws[0]);
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c3[2].data, c3[2].len, &out), CANTOR_ERR_MISMATCH);
+    carry_decode_ok(m, wd, &c3[1], &raws[1]); /* the failed attempts left the context as it was */
+    cantor_codec_ctx_free(wd);
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK); /* k == 1 keeps no state */
+    carry_decode_ok(m, wd, &c3[0], &raws[0]);
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c3[1].data, c3[1].len, &out), CANTOR_ERR_MISMATCH);
+    cantor_codec_ctx_free(wd);
+    /* a damaged state id fails before decoding (the id is the 4 bytes before the payload length) */
+    {
+        struct cantor_chunk_info ci;
+        struct cantor_buf bad;
+        size_t at;
+        cantor_buf_init(&bad, 0);
+        ck_assert_int_eq(cantor_buf_append(&bad, c3[1].data, c3[1].len), CANTOR_OK);
+        ck_assert_int_eq(cantor_chunk_parse_header(bad.data, bad.len, &ci), CANTOR_OK);
+        at = ci.header_len - 8 - 1 - (ci.payload_len >= 128) - (ci.payload_len >= 16384) - 4;
+        bad.data[at] ^= 1;
+        ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+        cantor_codec_ctx_set_snapshot_interval(wd, 3);
+        carry_decode_ok(m, wd, &c3[0], &raws[0]);
+        ck_assert_int_eq(cantor_codec_decompress(m, wd, bad.data, bad.len, &out), CANTOR_ERR_MISMATCH);
+        carry_decode_ok(m, wd, &c3[1], &raws[1]);
+        cantor_codec_ctx_free(wd);
+        cantor_buf_release(&bad);
+    }
+    /* random access: chunk 3 is a snapshot point; the key state comes from elsewhere (the store) */
+    ck_assert_int_eq(cantor_codec_ctx_new(&wr), CANTOR_OK);
+    cantor_codec_ctx_set_snapshot_interval(wr, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(cantor_codec_ctx_apply(wr, d[i]), CANTOR_OK);
+    for (int i = 3; i < CARRY_N; i++)
+        carry_decode_ok(m, wr, &c3[i], &raws[i]);
+    cantor_codec_ctx_free(wr);
+    /*
+     * A losing CM attempt leaves no trace: the random-code block is tried with CM (which loses to
+     * zstd-dict) by one encoder and not tried by another; the chunks after it are identical, and a
+     * decoder that never runs CM on it follows.
+     */
+    {
+        struct cantor_codec_ctx *ea, *eb;
+        struct cantor_delta *rd = random_code_block();
+        struct cantor_buf rraw, ca, cb;
+        uint8_t codec;
+        ck_assert_int_eq(cantor_codec_ctx_new(&ea), CANTOR_OK);
+        ck_assert_int_eq(cantor_codec_ctx_new(&eb), CANTOR_OK);
+        ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+        cantor_codec_ctx_set_snapshot_interval(ea, 0);
+        cantor_codec_ctx_set_snapshot_interval(eb, 0);
+        cantor_codec_ctx_set_snapshot_interval(wd, 0);
+        encode_delta(rd, &rraw);
+        cantor_buf_init(&ca, 0);
+        cantor_buf_init(&cb, 0);
+        for (int i = 0; i < 4; i++) {
+            struct cantor_codec_opts oa = CANTOR_CODEC_OPTS_DEFAULT, ob = CANTOR_CODEC_OPTS_DEFAULT;
+            const struct cantor_buf *r = i == 1 ? &rraw : &raws[i < 1 ? i : i - 1];
+            ob.try_cm = i != 1;
+            ca.len = cb.len = 0;
+            ck_assert_int_eq(cantor_codec_compress(m, ea, &oa, r->data, r->len, &ca, &codec), CANTOR_OK);
+            ck_assert_uint_eq(codec, i == 1 ? CANTOR_CODEC_ZSTD_DICT : CANTOR_CODEC_CM_WARM);
+            ck_assert_int_eq(cantor_codec_compress(m, eb, &ob, r->data, r->len, &cb, NULL), CANTOR_OK);
+            ck_assert_uint_eq(ca.len, cb.len);
+            ck_assert_mem_eq(ca.data, cb.data, ca.len);
+            carry_decode_ok(m, wd, &ca, r);
+        }
+        cantor_buf_release(&rraw);
+        cantor_buf_release(&ca);
+        cantor_buf_release(&cb);
+        cantor_delta_free(rd);
+        cantor_codec_ctx_free(ea);
+        cantor_codec_ctx_free(eb);
+        cantor_codec_ctx_free(wd);
+    }
+    /* a chunk coded by zstd inside an interval leaves the state alone on both sides */
+    {
+        struct cantor_codec_ctx *we;
+        struct cantor_buf cz[CARRY_N];
+        uint8_t codec;
+        ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+        ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+        cantor_codec_ctx_set_snapshot_interval(we, 0);
+        cantor_codec_ctx_set_snapshot_interval(wd, 0);
+        for (int i = 0; i < CARRY_N; i++) {
+            struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+            o.try_cm = i != 2;
+            cantor_buf_init(&cz[i], 0);
+            ck_assert_int_eq(cantor_codec_compress(m, we, &o, raws[i].data, raws[i].len, &cz[i], &codec),
+                             CANTOR_OK);
+            ck_assert_uint_eq(codec, i == 2 ? CANTOR_CODEC_ZSTD_DICT : CANTOR_CODEC_CM_WARM);
+            carry_decode_ok(m, wd, &cz[i], &raws[i]);
+        }
+        for (int i = 0; i < CARRY_N; i++)
+            cantor_buf_release(&cz[i]);
+        cantor_codec_ctx_free(we);
+        cantor_codec_ctx_free(wd);
+    }
+    cantor_buf_release(&out);
+    for (int i = 0; i < CARRY_N; i++) {
+        cantor_buf_release(&raws[i]);
+        cantor_buf_release(&c3[i]);
+        cantor_buf_release(&c3b[i]);
+        cantor_buf_release(&c1[i]);
+        cantor_delta_free(d[i]);
+    }
+    cantor_codec_model_free(m);
+}
+END_TEST
+
+/* The carried state is bit-exact: a three-chunk carried stream of synthetic blocks has a fixed hash. */
+START_TEST(test_carried_golden)
+{
+    struct cantor_codec_model *m;
+    struct cantor_codec_ctx *we, *wd;
+    struct cantor_delta *d = synthetic();
+    struct cantor_buf raw, all, c, out;
+    struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+    uint8_t h[32];
+    char hex[67];
+
+    o.try_zstd = false;
+    encode_delta(d, &raw);
+    cantor_buf_init(&all, 0);
+    cantor_buf_init(&out, 0);
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    cantor_codec_ctx_set_snapshot_interval(we, 16);
+    cantor_codec_ctx_set_snapshot_interval(wd, 16);
+    for (int i = 0; i < 3; i++) {
+        cantor_buf_init(&c, 0);
+        ck_assert_int_eq(cantor_codec_compress(m, we, &o, raw.data, raw.len, &c, NULL), CANTOR_OK);
+        out.len = 0;
+        ck_assert_int_eq(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_OK);
+        ck_assert_mem_eq(out.data, raw.data, raw.len);
+        ck_assert_int_eq(cantor_buf_append(&all, c.data, c.len), CANTOR_OK);
+        cantor_buf_release(&c);
+    }
+    cantor_keccak256(all.data, all.len, h);
+    cantor_hex_encode(h, 32, hex);
+    ck_assert_str_eq(hex, GOLDEN_CARRIED);
+    cantor_codec_ctx_free(we);
+    cantor_codec_ctx_free(wd);
+    cantor_codec_model_free(m);
+    cantor_delta_free(d);
+    cantor_buf_release(&raw);
+    cantor_buf_release(&all);
+    cantor_buf_release(&out);
+}
+END_TEST
+
 /* Bounded mutation fuzz: random damage never crashes and never returns wrong bytes. */
 START_TEST(test_mutation_fuzz)
 {
@@ -662,6 +922,8 @@ int main(void)
     tcase_add_test(tc, test_mutation_fuzz);
     tcase_add_test(tc, test_value_rules);
     tcase_add_test(tc, test_chunk_v1_compat);
+    tcase_add_test(tc, test_carried_state);
+    tcase_add_test(tc, test_carried_golden);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
