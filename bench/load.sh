@@ -70,18 +70,27 @@ done = function(summary, latency, requests)
         summary.errors.timeout, b))
 end
 EOF
+# The REST twin: GET /v1/state/{address}?block=<random> for the same addresses (200 with the account).
+sed -e 's/^wrk.method = "POST"$/wrk.method = "GET"/' \
+    -e '/^wrk.headers/d' \
+    -e 's|^    local body = string.format.*$|    local path = string.format("/v1/state/%s?block=%d", k[1], math.random(lo, hi))|' \
+    -e '/^        n, k\[1\], k\[2\], math.random(lo, hi))$/d' \
+    -e 's|^    return wrk.format(nil, nil, nil, body)$|    return wrk.format(nil, path)|' \
+    -e "s|string.find(body, '\"result\"', 1, true)|string.find(body, '\"balance\"', 1, true)|" \
+    "$TMP/getstorage.lua" >"$TMP/getstate.lua"
 wrk_run() {
-    local name=$1 url=$2
+    local name=$1 url=$2 script=${3:-$TMP/getstorage.lua}
     if ! command -v wrk >/dev/null; then
         echo "$name: wrk not installed (apt-get install wrk), skipped"
         return 0
     fi
-    timeout $((SECS + 30)) wrk -t 2 -c "$CONNS" -d "${SECS}s" --timeout 10s -s "$TMP/getstorage.lua" "$url" \
+    timeout $((SECS + 30)) wrk -t "${WRK_THREADS:-2}" -c "$CONNS" -d "${SECS}s" --timeout 10s -s "$script" "$url" \
         >"$TMP/wrk.out" 2>&1 || true
     printf '%-34s %s\n' "$name" "$(grep '^WRK' "$TMP/wrk.out" || tail -3 "$TMP/wrk.out")"
 }
 echo "== wrk eth_getStorageAt, $CONNS connections, keys of blocks 11..20 at random blocks 20..$head0 =="
 wrk_run "cantord /rpc" "$API/rpc"
+wrk_run "cantord GET /v1/state" "$API" "$TMP/getstate.lua"
 wrk_run "anvil (baseline)" "$CHAIN_URL"
 head2=$(cantord_head)
 log "cantord head $head0 -> $head1 -> $head2 during the runs (ingest kept going); RSS $(rss) kB"

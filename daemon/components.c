@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cantor_config.h"
 
@@ -356,6 +357,14 @@ static enum cantor_err http_start(struct cantor_app *app)
     o.max_connections = (unsigned)cfg->http_max_connections;
     o.timeout_s = (unsigned)((cfg->http_timeout + 999) / 1000);
     o.threads = (unsigned)cfg->http_threads;
+    if (!o.threads) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+        o.threads = ncpu > 2 ? (unsigned)(ncpu - 1) : 1;
+        if (o.threads > 8)
+            o.threads = 8;
+    }
+    o.workers = (unsigned)cfg->http_workers;
     o.admin_token = token;
     o.public_reads = cfg->public_reads;
     routes = cantor_api_routes(&n);

@@ -74,7 +74,8 @@ struct cantor_config {
     uint64_t http_max_body;
     int64_t http_max_connections;
     uint64_t http_timeout; /* ms */
-    int64_t http_threads;
+    int64_t http_threads; /* 0 = auto */
+    int64_t http_workers;
     char *admin_token_file;
     bool public_reads;
     int64_t readyz_max_lag;

@@ -174,8 +174,12 @@ const struct cantor_opt cantor_config_table[] = {
      NULL, false, false, NULL, "Concurrent HTTP connections."},
     {"http_timeout", NULL, NULL, G_HTTP, CANTOR_OPT_DURATION, OFF(http_timeout), "30s", SEC(1), SEC(600), NULL,
      false, false, NULL, "Idle timeout of an HTTP connection."},
-    {"http_threads", NULL, NULL, G_HTTP, CANTOR_OPT_INT, OFF(http_threads), "4", 1, 256, NULL, false, false, NULL,
-     "Threads serving HTTP requests."},
+    {"http_threads", NULL, NULL, G_HTTP, CANTOR_OPT_INT, OFF(http_threads), "0", 0, 256, NULL, false, false, NULL,
+     "Event threads answering HTTP requests (each runs its own epoll loop); 0 = one per CPU minus one "
+     "(at least 1, at most 8): fewer threads than cores keeps the read latency tail short."},
+    {"http_workers", NULL, NULL, G_HTTP, CANTOR_OPT_INT, OFF(http_workers), "2", 1, 64, NULL, false, false, NULL,
+     "Threads running the slow endpoints (whole-block deltas, delta proofs, compression, verification, "
+     "backups) so they never hold up the event threads."},
     {"admin_token_file", NULL, "FILE", G_HTTP, CANTOR_OPT_PATH, OFF(admin_token_file), "", 0, 0, NULL, true,
      false, NULL, "File holding the bearer token of the admin endpoints; empty disables them. "
      "Re-read on reload."},

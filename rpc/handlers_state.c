@@ -188,9 +188,8 @@ enum cantor_err cantor_api_h_state(void *c, const struct cantor_http_request *re
                                    struct cantor_http_response *resp)
 {
     static const char *const allowed[] = {"block", NULL};
-    static const uint8_t kinds[3] = {CANTOR_KIND_BALANCE, CANTOR_KIND_NONCE, CANTOR_KIND_CODE};
     struct cantor_api_ctx *ctx = c;
-    uint8_t addr[20], v[3][32], *code = NULL;
+    uint8_t addr[20], v[3][32];
     bool known[3];
     size_t code_len = 0;
     json_t *o, *code_size = json_null();
@@ -200,25 +199,22 @@ enum cantor_err cantor_api_h_state(void *c, const struct cantor_http_request *re
     if (cantor_api_reject_query(req, resp, allowed) || !parse_address(req->params[0], resp, addr) ||
         !cantor_api_resolve_block(ctx, cantor_http_query(req, "block"), resp, &n))
         return CANTOR_OK;
-    for (int i = 0; i < 3; i++) {
-        err = cantor_store_get_value(ctx->store, addr, kinds[i], NULL, n, v[i], &known[i]);
-        if (err == CANTOR_ERR_NOT_FOUND)
-            return reply_pruned(resp, n);
-        if (err)
-            return err;
-    }
+    err = cantor_store_get_account(ctx->store, addr, n, v, known);
+    if (err == CANTOR_ERR_NOT_FOUND)
+        return reply_pruned(resp, n);
+    if (err)
+        return err;
     if (!known[0] && !known[1] && !known[2])
         return reply_unknown(resp, "account state", n);
     if (known[2]) {
         if (memcmp(v[2], CANTOR_KECCAK_EMPTY, 32) == 0) {
             code_size = json_integer(0);
         } else {
-            err = cantor_store_get_code(ctx->store, v[2], &code, &code_len);
+            err = cantor_store_get_code_size(ctx->store, v[2], &code_len);
             if (!err)
                 code_size = json_integer((json_int_t)code_len);
             else if (err != CANTOR_ERR_NOT_FOUND)
                 return err;
-            free(code);
         }
     }
     o = json_pack("{s:o,s:I,s:o?,s:o?,s:o?,s:o?,s:{s:b,s:b,s:b}}", "address", hex_json(addr, 20), "block",

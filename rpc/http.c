@@ -4,6 +4,12 @@
  * Per-request state (struct req_state) lives in MHD's con_cls from the first callback (headers) to
  * the completion callback, which frees it: bodies are accumulated into a size-limited cantor_buf and
  * a body over the limit is drained and answered 413 without being stored.
+ *
+ * Threads: MHD's event threads (http_threads, internal epoll each) run the fast routes inline; a
+ * route marked slow is queued to the worker threads (http_workers) and its connection suspended
+ * until the worker has filled the response, which the event thread then sends (MHD suspend/resume).
+ * The queue is bounded (503 when full); stopping drains it before MHD stops, so no connection is left
+ * suspended.
  */
 #include "http.h"
 
@@ -22,14 +28,34 @@
 #include "core/log.h"
 
 #define MAX_PATH_SEGMENTS 16
+#define MAX_PATH_LEN      1024
+#define MAX_QUEUED_SLOW   256
 
 /* Upper bounds of the latency histogram buckets, in microseconds (Prometheus "le"). */
 static const uint64_t latency_bounds_us[CANTOR_HTTP_LATENCY_BUCKETS] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 
+/* A route pattern split once at start, so a request costs one split of its own path. */
+struct compiled_route {
+    const struct cantor_http_route *rt;
+    unsigned n;
+    char *segs[MAX_PATH_SEGMENTS + 1]; /* into buf */
+    char buf[256];
+};
+
+struct req_state;
+
 struct cantor_http_server {
     struct MHD_Daemon *mhd;
-    const struct cantor_http_route *routes;
+    /* slow-route workers; queue guarded by qlock */
+    pthread_t *workers;
+    unsigned n_workers;
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    struct req_state *qhead, *qtail;
+    unsigned queued;
+    bool stopping;
+    struct compiled_route *routes;
     size_t n_routes;
     void *ctx;
     size_t max_body;
@@ -46,6 +72,14 @@ struct req_state {
     struct cantor_buf body;
     bool too_large;
     struct timespec start;
+    /* a slow route: what the worker runs, and its answer once done */
+    struct req_state *qnext;
+    struct MHD_Connection *conn;
+    const struct cantor_http_route *rt;
+    struct cantor_http_request req;
+    struct cantor_http_response resp;
+    bool queued, done;
+    char path[MAX_PATH_LEN]; /* req.params point into it */
 };
 
 static uint64_t elapsed_us(const struct timespec *start)
@@ -144,39 +178,45 @@ static int status_for_err(enum cantor_err err)
     }
 }
 
-/* Split "/a/b/c" into segments in place (buf is a private copy of the path). */
+/*
+ * Split "/a/b/c" into segments in place (buf is a private copy of the path); empty segments
+ * ("//", a trailing "/") are skipped, as the routes have none.
+ */
 static unsigned split_path(char *buf, char **segs)
 {
     unsigned n = 0;
-    char *save = NULL;
+    char *p = buf;
 
-    for (char *t = strtok_r(buf, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+    for (;;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            return n;
         if (n == MAX_PATH_SEGMENTS)
             return MAX_PATH_SEGMENTS + 1;
-        segs[n++] = t;
+        segs[n++] = p;
+        while (*p && *p != '/')
+            p++;
+        if (*p)
+            *p++ = 0;
     }
-    return n;
 }
 
-/* Match a pattern against path segments; captures point into segs. */
-static bool match_route(const char *pattern, char **segs, unsigned n, struct cantor_http_request *req)
+/* Match a compiled pattern against path segments; captures point into segs. */
+static bool match_route(const struct compiled_route *cr, char **segs, unsigned n,
+                        struct cantor_http_request *req)
 {
-    char pbuf[256], *psegs[MAX_PATH_SEGMENTS + 1];
-    unsigned pn;
-
-    if (strlen(pattern) >= sizeof(pbuf))
-        return false;
-    memcpy(pbuf, pattern, strlen(pattern) + 1);
-    pn = split_path(pbuf, psegs);
-    if (pn != n)
+    if (cr->n != n)
         return false;
     req->n_params = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (psegs[i][0] == '{') {
+        const char *ps = cr->segs[i];
+
+        if (ps[0] == '{') {
             if (req->n_params == CANTOR_HTTP_MAX_PARAMS)
                 return false;
             req->params[req->n_params++] = segs[i];
-        } else if (strcmp(psegs[i], segs[i]) != 0) {
+        } else if (strcmp(ps, segs[i]) != 0) {
             return false;
         }
     }
@@ -245,60 +285,133 @@ static enum MHD_Result send_response(struct cantor_http_server *s, struct MHD_Co
     return ret;
 }
 
-static void dispatch(struct cantor_http_server *s, struct MHD_Connection *conn, const char *url,
+/* Run a route's handler and turn an error without a body into the error envelope. */
+static void run_handler(void *ctx, const struct cantor_http_route *rt, const struct cantor_http_request *req,
+                        struct cantor_http_response *resp)
+{
+    enum cantor_err err;
+
+    resp->status = MHD_HTTP_OK;
+    err = rt->fn(ctx, req, resp);
+    if (err && !resp->body)
+        cantor_http_reply_error(resp, status_for_err(err), "%s", cantor_err_str(err));
+    else if (err && resp->status < 400)
+        resp->status = status_for_err(err);
+}
+
+/* Queue a slow route for the workers; false when stopping or full (the caller answers 503). */
+static bool enqueue(struct cantor_http_server *s, struct req_state *st)
+{
+    bool ok = false;
+
+    pthread_mutex_lock(&s->qlock);
+    if (!s->stopping && s->queued < MAX_QUEUED_SLOW) {
+        st->qnext = NULL;
+        if (s->qtail)
+            s->qtail->qnext = st;
+        else
+            s->qhead = st;
+        s->qtail = st;
+        s->queued++;
+        st->queued = true;
+        /* Suspend under the lock: a worker cannot resume the connection before it is suspended. */
+        MHD_suspend_connection(st->conn);
+        pthread_cond_signal(&s->qcond);
+        ok = true;
+    }
+    pthread_mutex_unlock(&s->qlock);
+    return ok;
+}
+
+static void *worker_main(void *arg)
+{
+    struct cantor_http_server *s = arg;
+
+    pthread_setname_np(pthread_self(), "cantor-httpwork");
+    for (;;) {
+        struct req_state *st;
+
+        pthread_mutex_lock(&s->qlock);
+        while (!s->qhead && !s->stopping)
+            pthread_cond_wait(&s->qcond, &s->qlock);
+        st = s->qhead;
+        if (!st) { /* stopping and drained */
+            pthread_mutex_unlock(&s->qlock);
+            return NULL;
+        }
+        s->qhead = st->qnext;
+        if (!s->qhead)
+            s->qtail = NULL;
+        s->queued--;
+        pthread_mutex_unlock(&s->qlock);
+        run_handler(s->ctx, st->rt, &st->req, &st->resp);
+        st->done = true;
+        pthread_mutex_lock(&s->qlock);
+        MHD_resume_connection(st->conn);
+        pthread_mutex_unlock(&s->qlock);
+    }
+}
+
+/* Fills resp, or returns true when the request went to the workers (nothing to send yet). */
+static bool dispatch(struct cantor_http_server *s, struct MHD_Connection *conn, const char *url,
                      const char *method, struct req_state *st, struct cantor_http_response *resp)
 {
-    char pathbuf[1024], *segs[MAX_PATH_SEGMENTS + 1];
+    char *pathbuf = st->path, *segs[MAX_PATH_SEGMENTS + 1];
     struct cantor_http_request req = {0};
     bool path_matched = false;
     unsigned n;
-    enum cantor_err err;
 
     if (st->too_large) {
         cantor_http_reply_error(resp, MHD_HTTP_CONTENT_TOO_LARGE,
                                 "request body exceeds the limit of %zu bytes", s->max_body);
-        return;
+        return false;
     }
-    if (strlen(url) >= sizeof(pathbuf)) {
+    if (strlen(url) >= MAX_PATH_LEN) {
         cantor_http_reply_error(resp, MHD_HTTP_URI_TOO_LONG, "request path too long");
-        return;
+        return false;
     }
     memcpy(pathbuf, url, strlen(url) + 1);
     n = split_path(pathbuf, segs);
     if (n > MAX_PATH_SEGMENTS) {
         cantor_http_reply_error(resp, MHD_HTTP_NOT_FOUND, "no such endpoint");
-        return;
+        return false;
     }
     for (size_t i = 0; i < s->n_routes; i++) {
-        const struct cantor_http_route *rt = &s->routes[i];
+        const struct cantor_http_route *rt = s->routes[i].rt;
 
-        if (!match_route(rt->pattern, segs, n, &req))
+        if (!match_route(&s->routes[i], segs, n, &req))
             continue;
         path_matched = true;
         if (strcmp(rt->method, method) != 0)
             continue;
         if (!authorized(s, conn, rt->access)) {
             cantor_http_reply_error(resp, MHD_HTTP_UNAUTHORIZED, "missing or invalid bearer token");
-            return;
+            return false;
         }
         req.method = method;
         req.path = url;
         req.body = st->body.data;
         req.body_len = st->body.len;
         req.conn = conn;
-        resp->status = MHD_HTTP_OK;
-        err = rt->fn(s->ctx, &req, resp);
-        if (err && !resp->body)
-            cantor_http_reply_error(resp, status_for_err(err), "%s", cantor_err_str(err));
-        else if (err && resp->status < 400)
-            resp->status = status_for_err(err);
-        return;
+        if (rt->slow) {
+            st->rt = rt;
+            st->req = req;
+            st->conn = conn;
+            if (enqueue(s, st))
+                return true;
+            cantor_http_reply_error(resp, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                    "too many slow requests in progress; retry later");
+            return false;
+        }
+        run_handler(s->ctx, rt, &req, resp);
+        return false;
     }
     if (path_matched)
         cantor_http_reply_error(resp, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed on %s", method,
                                 url);
     else
         cantor_http_reply_error(resp, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
+    return false;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -333,7 +446,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    dispatch(s, conn, url, method, st, &resp);
+    if (st->queued) {
+        /* Resumed: the worker has filled st->resp (a resume without done cannot happen). */
+        if (!st->done)
+            return MHD_YES;
+        resp = st->resp;
+        memset(&st->resp, 0, sizeof(st->resp));
+    } else if (dispatch(s, conn, url, method, st, &resp)) {
+        return MHD_YES; /* suspended until a worker is done */
+    }
     ret = send_response(s, conn, &resp);
     observe_latency(s, elapsed_us(&st->start));
     return ret;
@@ -350,6 +471,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!st)
         return;
     cantor_buf_release(&st->body);
+    free(st->resp.body);
     free(st);
     *con_cls = NULL;
 }
@@ -372,7 +494,9 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
     const char *addr = opts->listen_addr ? opts->listen_addr : "127.0.0.1";
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* TURBO: read/write/accept opportunistically instead of asking epoll first (fewer syscalls). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+                     MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *info;
     enum cantor_err err = CANTOR_ERR_INVALID;
 
@@ -393,7 +517,29 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
     if (!s)
         return CANTOR_ERR_NOMEM;
     pthread_mutex_init(&s->auth_lock, NULL);
-    s->routes = routes;
+    pthread_mutex_init(&s->qlock, NULL);
+    pthread_cond_init(&s->qcond, NULL);
+    s->routes = calloc(n_routes ? n_routes : 1, sizeof(*s->routes));
+    if (!s->routes) {
+        err = CANTOR_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n_routes; i++) {
+        struct compiled_route *cr = &s->routes[i];
+        size_t len = strlen(routes[i].pattern);
+
+        if (len >= sizeof(cr->buf) || routes[i].pattern[0] != '/') {
+            log_error("http", "bad route pattern '%s'", routes[i].pattern);
+            goto out;
+        }
+        cr->rt = &routes[i];
+        memcpy(cr->buf, routes[i].pattern, len + 1);
+        cr->n = split_path(cr->buf, cr->segs);
+        if (cr->n > MAX_PATH_SEGMENTS) {
+            log_error("http", "route pattern '%s' has too many segments", routes[i].pattern);
+            goto out;
+        }
+    }
     s->n_routes = n_routes;
     s->ctx = ctx;
     s->max_body = opts->max_body ? opts->max_body : 1 << 20;
@@ -402,14 +548,33 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
         err = CANTOR_ERR_NOMEM;
         goto out;
     }
+    s->workers = calloc(opts->workers ? opts->workers : 1, sizeof(*s->workers));
+    if (!s->workers) {
+        err = CANTOR_ERR_NOMEM;
+        goto out;
+    }
+    for (unsigned i = 0; i < (opts->workers ? opts->workers : 1); i++) {
+        if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+            log_error("http", "cannot start HTTP worker thread %u", i);
+            err = CANTOR_ERR_NOMEM;
+            goto out;
+        }
+        s->n_workers++;
+    }
     /* MHD wants its logger first, so that errors about the other options reach our log too. */
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)(opts->max_connections ? opts->max_connections : 1024),
-                              MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)(opts->timeout_s ? opts->timeout_s : 30), MHD_OPTION_THREAD_POOL_SIZE,
-                              (unsigned)(opts->threads ? opts->threads : 2), MHD_OPTION_NOTIFY_COMPLETED,
-                              on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    s->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)(opts->max_connections ? opts->max_connections : 1024),
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->timeout_s ? opts->timeout_s : 30),
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opts->threads ? opts->threads : 1),
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+                         /*
+                          * MHD zeroes a connection's pool between requests: 16 KiB instead of the
+                          * 32 KiB default halves that, and still holds any sane request head
+                          * (bodies stream through it to our own buffer).
+                          */
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
     if (!s->mhd) {
         log_error("http", "cannot listen on %s:%u (address in use or not permitted)", addr, opts->port);
         err = CANTOR_ERR_IO;
@@ -417,7 +582,8 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
     }
     info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : opts->port;
-    log_info("http", "listening on %s:%u", addr, s->port);
+    log_info("http", "listening on %s:%u (%u event threads, %u workers for slow routes)", addr, s->port,
+             opts->threads ? opts->threads : 1, s->n_workers);
     *ret_server = s;
     s = NULL;
     err = CANTOR_OK;
@@ -430,9 +596,23 @@ void cantor_http_stop(struct cantor_http_server *s)
 {
     if (!s)
         return;
+    /*
+     * Workers first: they finish (and resume) every queued slow request, so MHD is not stopped with a
+     * suspended connection; slow requests arriving meanwhile are answered 503.
+     */
+    pthread_mutex_lock(&s->qlock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+    for (unsigned i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    free(s->workers);
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    pthread_mutex_destroy(&s->qlock);
+    pthread_cond_destroy(&s->qcond);
     pthread_mutex_destroy(&s->auth_lock);
+    free(s->routes);
     if (s->admin_token)
         sodium_memzero(s->admin_token, strlen(s->admin_token));
     free(s->admin_token);

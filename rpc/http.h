@@ -27,7 +27,8 @@ struct cantor_http_opts {
     size_t max_body;         /* request bodies above this get 413 */
     unsigned max_connections;
     unsigned timeout_s;      /* idle connection timeout */
-    unsigned threads;        /* MHD thread pool size */
+    unsigned threads;        /* MHD event threads (fast routes run on them); 0 = 1 */
+    unsigned workers;        /* threads running slow routes; 0 = 1 */
     const char *admin_token; /* bearer token for admin/mutating routes; NULL = those routes disabled */
     bool public_reads;       /* false = read routes need the token too */
 };
@@ -66,6 +67,12 @@ struct cantor_http_route {
     const char *pattern; /* "/v1/blocks/{n}/delta" */
     enum cantor_http_access access;
     cantor_http_handler_fn fn;
+    /*
+     * Slow routes (CPU- or I/O-heavy: compression, whole-block work, backups) run on the worker
+     * threads while their connection is suspended, so they never hold up the event threads that
+     * answer the single-value reads.
+     */
+    bool slow;
 };
 
 struct cantor_http_server;

@@ -77,6 +77,10 @@ struct cantor_kv_ops {
     enum cantor_err (*get)(struct cantor_kv *kv, enum cantor_store_cf cf, const uint8_t *key, size_t klen,
                            uint8_t **ret_val, size_t *ret_len);
     enum cantor_err (*write)(struct cantor_kv *kv, const struct cantor_kv_batch *b, bool sync);
+    /*
+     * On CANTOR_CF_HISTORY an iterator may be prefix-mode: it is only defined among keys sharing the
+     * seek key's first CANTOR_KEY_STATE_LEN bytes, so callers check the prefix of what they get.
+     */
     enum cantor_err (*iter_new)(struct cantor_kv *kv, enum cantor_store_cf cf,
                                 struct cantor_kv_iter **ret_it);
     /* First key >= key / last key <= key. */

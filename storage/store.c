@@ -23,8 +23,23 @@
 #define PRUNE_PER_BLOCK   4
 #define HISTORY_MAX_LIMIT 100000u
 
+/*
+ * Code sizes by code hash, direct-mapped: GET /v1/state reports an account's code size on every
+ * call, and reading a 24 KB blob to learn its length would dominate the request. Codes are
+ * content-addressed and never deleted, so an entry never goes stale.
+ */
+#define CODE_SIZE_SLOTS 1024
+
+struct code_size_slot {
+    bool used;
+    uint8_t hash[32];
+    size_t len;
+};
+
 struct cantor_store {
     struct cantor_kv *kv;
+    pthread_mutex_t code_size_lock;
+    struct code_size_slot code_size[CODE_SIZE_SLOTS];
     bool own_kv;
     bool sync, lax_old_values;
     uint64_t retention;
@@ -217,6 +232,7 @@ enum cantor_err cantor_store_open_kv(const struct cantor_store_opts *o, struct c
     s->empty = true;
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_mutex_init(&s->state_lock, NULL);
+    pthread_mutex_init(&s->code_size_lock, NULL);
     err = cantor_schema_open(kv, true, &created);
     if (!err)
         err = check_fingerprint(s, o);
@@ -240,11 +256,10 @@ enum cantor_err cantor_store_open(const struct cantor_store_opts *o, struct cant
     if (!o || !ret_store)
         return CANTOR_ERR_INVALID;
     if (o->path) {
-        struct cantor_kv_rocksdb_opts ro = {
-            .path = o->path,
-            .cache_mb = o->cache_mb,
-            .compression = o->compression,
-            .low_priority = o->low_priority_background};
+        struct cantor_kv_rocksdb_opts ro = {.path = o->path,
+                                            .cache_mb = o->cache_mb,
+                                            .compression = o->compression,
+                                            .low_priority = o->low_priority_background};
 
         err = cantor_kv_rocksdb_open(&ro, &kv);
     } else {
@@ -269,6 +284,7 @@ void cantor_store_close(struct cantor_store *s)
         cantor_kv_close(s->kv);
     pthread_mutex_destroy(&s->write_lock);
     pthread_mutex_destroy(&s->state_lock);
+    pthread_mutex_destroy(&s->code_size_lock);
     free(s);
 }
 
@@ -898,34 +914,24 @@ enum cantor_err cantor_store_latest(struct cantor_store *s, const uint8_t addr[2
     return CANTOR_OK;
 }
 
-enum cantor_err cantor_store_get_value(struct cantor_store *s, const uint8_t addr[20], uint8_t kind,
-                                       const uint8_t *slot, uint64_t block, uint8_t ret_val[32],
-                                       bool *ret_known)
+/*
+ * Rules 1-3 of cantor_store_get_value for one key, on the caller's history iterator (h already checked
+ * against block).
+ */
+static enum cantor_err value_at(struct cantor_store *s, struct cantor_kv_iter *it, const uint8_t addr[20],
+                                uint8_t kind, const uint8_t *slot, uint64_t block, uint8_t ret_val[32],
+                                bool *ret_known)
 {
-    struct cantor_kv_iter *it = NULL;
     uint8_t sk[CANTOR_KEY_STATE_LEN], hk[CANTOR_KEY_HISTORY_LEN];
     const uint8_t *k, *v;
     size_t klen, vlen;
-    struct head_snap h;
     enum cantor_err err;
 
-    if (!s || !ret_val || !ret_known)
-        return CANTOR_ERR_INVALID;
     err = cantor_key_state(addr, kind, slot, sk);
     if (err)
         return err;
     *ret_known = false;
     memset(ret_val, 0, 32);
-    snap(s, &h);
-    if (h.empty || block > h.head)
-        return CANTOR_ERR_NOT_FOUND;
-    if (block < h.first)
-        return CANTOR_OK;
-    if (block < h.retained)
-        return CANTOR_ERR_NOT_FOUND;
-    err = s->kv->ops->iter_new(s->kv, CANTOR_CF_HISTORY, &it);
-    if (err)
-        return err;
     /* 1. the last change at or before the block: its new value */
     cantor_key_history(sk, block, hk);
     s->kv->ops->iter_seek_for_prev(it, hk, sizeof(hk));
@@ -933,18 +939,16 @@ enum cantor_err cantor_store_get_value(struct cantor_store *s, const uint8_t add
         k = s->kv->ops->iter_key(it, &klen);
         if (same_key(k, klen, sk)) {
             v = s->kv->ops->iter_value(it, &vlen);
-            if (vlen != 64) {
-                err = CANTOR_ERR_CORRUPT;
-                goto out;
-            }
+            if (vlen != 64)
+                return CANTOR_ERR_CORRUPT;
             memcpy(ret_val, v + 32, 32);
             *ret_known = true;
-            goto out;
+            return CANTOR_OK;
         }
     }
     err = s->kv->ops->iter_status(it);
     if (err)
-        goto out;
+        return err;
     /* 2. the first change after the block: its old value held until then */
     cantor_key_history(sk, block + 1, hk);
     s->kv->ops->iter_seek(it, hk, sizeof(hk));
@@ -952,21 +956,86 @@ enum cantor_err cantor_store_get_value(struct cantor_store *s, const uint8_t add
         k = s->kv->ops->iter_key(it, &klen);
         if (same_key(k, klen, sk)) {
             v = s->kv->ops->iter_value(it, &vlen);
-            if (vlen != 64) {
-                err = CANTOR_ERR_CORRUPT;
-                goto out;
-            }
+            if (vlen != 64)
+                return CANTOR_ERR_CORRUPT;
             memcpy(ret_val, v, 32);
             *ret_known = true;
-            goto out;
+            return CANTOR_OK;
         }
     }
     err = s->kv->ops->iter_status(it);
     if (err)
-        goto out;
+        return err;
     /* 3. every change was pruned: the value has been the latest one since before the retained range */
-    err = cantor_store_latest(s, addr, kind, slot, ret_val, ret_known);
-out:
+    return cantor_store_latest(s, addr, kind, slot, ret_val, ret_known);
+}
+
+/* The block range checks shared by the value readers: CANTOR_OK to look, or *ret_before_first. */
+static enum cantor_err value_range(struct cantor_store *s, uint64_t block, bool *ret_before_first)
+{
+    struct head_snap h;
+
+    snap(s, &h);
+    *ret_before_first = false;
+    if (h.empty || block > h.head)
+        return CANTOR_ERR_NOT_FOUND;
+    if (block < h.first) {
+        *ret_before_first = true;
+        return CANTOR_OK;
+    }
+    if (block < h.retained)
+        return CANTOR_ERR_NOT_FOUND;
+    return CANTOR_OK;
+}
+
+enum cantor_err cantor_store_get_value(struct cantor_store *s, const uint8_t addr[20], uint8_t kind,
+                                       const uint8_t *slot, uint64_t block, uint8_t ret_val[32],
+                                       bool *ret_known)
+{
+    struct cantor_kv_iter *it = NULL;
+    uint8_t sk[CANTOR_KEY_STATE_LEN];
+    bool before;
+    enum cantor_err err;
+
+    if (!s || !ret_val || !ret_known)
+        return CANTOR_ERR_INVALID;
+    err = cantor_key_state(addr, kind, slot, sk); /* validate before touching the outputs' meaning */
+    if (err)
+        return err;
+    *ret_known = false;
+    memset(ret_val, 0, 32);
+    err = value_range(s, block, &before);
+    if (err || before)
+        return err;
+    err = s->kv->ops->iter_new(s->kv, CANTOR_CF_HISTORY, &it);
+    if (err)
+        return err;
+    err = value_at(s, it, addr, kind, slot, block, ret_val, ret_known);
+    s->kv->ops->iter_free(it);
+    return err;
+}
+
+enum cantor_err cantor_store_get_account(struct cantor_store *s, const uint8_t addr[20], uint64_t block,
+                                         uint8_t ret_vals[3][32], bool ret_known[3])
+{
+    static const uint8_t kinds[3] = {CANTOR_KIND_BALANCE, CANTOR_KIND_NONCE, CANTOR_KIND_CODE};
+    struct cantor_kv_iter *it = NULL;
+    bool before;
+    enum cantor_err err;
+
+    if (!s || !addr || !ret_vals || !ret_known)
+        return CANTOR_ERR_INVALID;
+    memset(ret_vals, 0, 3 * 32);
+    memset(ret_known, 0, 3 * sizeof(bool));
+    err = value_range(s, block, &before);
+    if (err || before)
+        return err;
+    /* One iterator (one view of the store) for the three fields. */
+    err = s->kv->ops->iter_new(s->kv, CANTOR_CF_HISTORY, &it);
+    if (err)
+        return err;
+    for (int i = 0; i < 3 && !err; i++)
+        err = value_at(s, it, addr, kinds[i], NULL, block, ret_vals[i], &ret_known[i]);
     s->kv->ops->iter_free(it);
     return err;
 }
@@ -1015,6 +1084,39 @@ enum cantor_err cantor_store_get_code(struct cantor_store *s, const uint8_t hash
     if (!s || !hash || !ret_code || !ret_len)
         return CANTOR_ERR_INVALID;
     return kv_get(s, CANTOR_CF_CODES, hash, 32, ret_code, ret_len);
+}
+
+enum cantor_err cantor_store_get_code_size(struct cantor_store *s, const uint8_t hash[32], size_t *ret_len)
+{
+    struct code_size_slot *slot;
+    uint8_t *code = NULL;
+    size_t len = 0;
+    bool hit = false;
+    enum cantor_err err;
+
+    if (!s || !hash || !ret_len)
+        return CANTOR_ERR_INVALID;
+    /* hash is a keccak output: any 2 bytes of it index uniformly */
+    slot = &s->code_size[(((size_t)hash[0] << 8) | hash[1]) % CODE_SIZE_SLOTS];
+    pthread_mutex_lock(&s->code_size_lock);
+    if (slot->used && memcmp(slot->hash, hash, 32) == 0) {
+        len = slot->len;
+        hit = true;
+    }
+    pthread_mutex_unlock(&s->code_size_lock);
+    if (!hit) {
+        err = kv_get(s, CANTOR_CF_CODES, hash, 32, &code, &len);
+        free(code);
+        if (err)
+            return err;
+        pthread_mutex_lock(&s->code_size_lock);
+        slot->used = true;
+        memcpy(slot->hash, hash, 32);
+        slot->len = len;
+        pthread_mutex_unlock(&s->code_size_lock);
+    }
+    *ret_len = len;
+    return CANTOR_OK;
 }
 
 enum cantor_err cantor_store_put_chunk(struct cantor_store *s, uint64_t number, const uint8_t *chunk,

@@ -39,14 +39,14 @@
 struct cantor_store;
 
 struct cantor_store_opts {
-    const char *path;            /* RocksDB directory; NULL = in-memory backend */
-    size_t cache_mb;             /* RocksDB block cache, 0 = default */
-    const char *compression;     /* RocksDB block compression: "none", "lz4", "zstd", "snappy"; NULL = lz4 */
-    uint64_t retention;          /* blocks of history/undo/deltas to keep, 0 = all */
-    bool sync;                   /* fsync the WAL on every block (power-loss safety, slower) */
-    uint64_t chain_id;           /* part of the config fingerprint */
-    const uint8_t *genesis_hash; /* 32 bytes or NULL (not checked until given once) */
-    bool lax_old_values;         /* accept deltas whose old values disagree with stored state */
+    const char *path;             /* RocksDB directory; NULL = in-memory backend */
+    size_t cache_mb;              /* RocksDB block cache, 0 = default */
+    const char *compression;      /* RocksDB block compression: "none", "lz4", "zstd", "snappy"; NULL = lz4 */
+    uint64_t retention;           /* blocks of history/undo/deltas to keep, 0 = all */
+    bool sync;                    /* fsync the WAL on every block (power-loss safety, slower) */
+    uint64_t chain_id;            /* part of the config fingerprint */
+    const uint8_t *genesis_hash;  /* 32 bytes or NULL (not checked until given once) */
+    bool lax_old_values;          /* accept deltas whose old values disagree with stored state */
     bool low_priority_background; /* RocksDB flush/compaction threads at low CPU and I/O priority */
 };
 
@@ -135,6 +135,9 @@ enum cantor_err cantor_store_get_delta_bytes(struct cantor_store *s, uint64_t nu
 enum cantor_err cantor_store_get_value(struct cantor_store *s, const uint8_t addr[20], uint8_t kind,
                                        const uint8_t *slot, uint64_t block, uint8_t ret_val[32],
                                        bool *ret_known);
+/* Balance, nonce and code hash of addr at block (same rules), read through one iterator. */
+enum cantor_err cantor_store_get_account(struct cantor_store *s, const uint8_t addr[20], uint64_t block,
+                                         uint8_t ret_vals[3][32], bool ret_known[3]);
 enum cantor_err cantor_store_latest(struct cantor_store *s, const uint8_t addr[20], uint8_t kind,
                                     const uint8_t *slot, uint8_t ret_val[32], bool *ret_known);
 /*
@@ -146,6 +149,8 @@ enum cantor_err cantor_store_history(struct cantor_store *s, const uint8_t addr[
                                      uint64_t *ret_blocks, size_t *ret_n, uint64_t *ret_next);
 enum cantor_err cantor_store_get_code(struct cantor_store *s, const uint8_t hash[32], uint8_t **ret_code,
                                       size_t *ret_len);
+/* Length of the code with this hash (cached: codes never change); CANTOR_ERR_NOT_FOUND if not stored. */
+enum cantor_err cantor_store_get_code_size(struct cantor_store *s, const uint8_t hash[32], size_t *ret_len);
 
 enum cantor_err cantor_store_put_chunk(struct cantor_store *s, uint64_t number, const uint8_t *chunk,
                                        size_t len);

@@ -12,12 +12,14 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "storage/keys.h"
 #include "storage/kv.h"
 
 struct rdb_kv {
     struct cantor_kv base;
     rocksdb_t *db;
     rocksdb_options_t *opts;
+    rocksdb_options_t *hist_opts; /* history CF: prefix bloom over the state key */
     rocksdb_block_based_table_options_t *table;
     rocksdb_cache_t *cache;
     rocksdb_env_t *env; /* only with low_priority; the default Env, lowered */
@@ -229,6 +231,8 @@ static void rdb_close(struct cantor_kv *kv)
         rocksdb_writeoptions_destroy(r->wopts_sync);
     if (r->wopts_nosync)
         rocksdb_writeoptions_destroy(r->wopts_nosync);
+    if (r->hist_opts)
+        rocksdb_options_destroy(r->hist_opts);
     if (r->opts)
         rocksdb_options_destroy(r->opts);
     if (r->table)
@@ -332,11 +336,22 @@ enum cantor_err cantor_kv_rocksdb_open(const struct cantor_kv_rocksdb_opts *o, s
     r->wopts_nosync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(r->wopts_nosync, 0);
 
+    /*
+     * History reads (value at block n, paginated history) always stay inside one state key: seek or
+     * seek-for-prev to key|block and accept only that key. A fixed-prefix extractor over the state key
+     * lets the memtable's prefix bloom and the SST filters skip every memtable and file that has no
+     * entry for it, instead of a skiplist search in each; it is the HTTP read path's largest cost.
+     * Iterators on this CF are therefore prefix-mode (storage/kv.h): nothing scans across keys.
+     */
+    r->hist_opts = rocksdb_options_create_copy(r->opts);
+    rocksdb_options_set_prefix_extractor(r->hist_opts,
+                                         rocksdb_slicetransform_create_fixed_prefix(CANTOR_KEY_STATE_LEN));
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(r->hist_opts, 0.1);
     names[0] = "default";
     cf_opts[0] = r->opts;
     for (i = 0; i < CANTOR_CF__COUNT; i++) {
         names[i + 1] = cantor_store_cf_name((enum cantor_store_cf)i);
-        cf_opts[i + 1] = r->opts;
+        cf_opts[i + 1] = i == CANTOR_CF_HISTORY ? r->hist_opts : r->opts;
     }
     r->db =
         rocksdb_open_column_families(r->opts, o->path, CANTOR_CF__COUNT + 1, names, cf_opts, r->cf, &errmsg);

@@ -222,6 +222,28 @@ static void verify(struct cantor_store *s, const struct chain *c, size_t n, size
             if (known)
                 ck_assert_msg(memcmp(v, c->b[i].state[k], 32) == 0, "value of key %d at block %zu", k, i);
         }
+        /* the one-iterator account read answers exactly what three single reads answer */
+        for (int k = 0; k < NKEYS; k++) {
+            static const uint8_t kinds[3] = {CANTOR_KIND_BALANCE, CANTOR_KIND_NONCE, CANTOR_KIND_CODE};
+            uint8_t av[3][32];
+            bool ak[3];
+
+            ck_assert_int_eq(cantor_store_get_account(s, keys[k].addr, c->first + i, av, ak), CANTOR_OK);
+            for (int f = 0; f < 3; f++) {
+                ck_assert_int_eq(
+                    cantor_store_get_value(s, keys[k].addr, kinds[f], NULL, c->first + i, v, &known),
+                    CANTOR_OK);
+                ck_assert_msg(ak[f] == known && memcmp(av[f], v, 32) == 0, "account %d field %d block %zu", k,
+                              f, i);
+            }
+        }
+    }
+    {
+        uint8_t av[3][32];
+        bool ak[3];
+
+        ck_assert_int_eq(cantor_store_get_account(s, keys[0].addr, c->first + n, av, ak),
+                         CANTOR_ERR_NOT_FOUND);
     }
 }
 
@@ -617,9 +639,15 @@ START_TEST(test_history_pages)
             ck_assert_uint_eq(len, dc->len);
             ck_assert_mem_eq(code, dc->code, len);
             free(code);
+            for (int twice = 0; twice < 2; twice++) { /* from the store, then from the size cache */
+                len = 0;
+                ck_assert_int_eq(cantor_store_get_code_size(t.s, dc->hash, &len), CANTOR_OK);
+                ck_assert_uint_eq(len, dc->len);
+            }
         }
     }
     ck_assert_int_eq(cantor_store_get_code(t.s, CANTOR_KECCAK_EMPTY, &code, &len), CANTOR_ERR_NOT_FOUND);
+    ck_assert_int_eq(cantor_store_get_code_size(t.s, CANTOR_KECCAK_EMPTY, &len), CANTOR_ERR_NOT_FOUND);
     ts_close(&t);
     chain_free(&c);
 }
