@@ -988,56 +988,52 @@ static enum cantor_err value_range(struct cantor_store *s, uint64_t block, bool 
     return CANTOR_OK;
 }
 
-enum cantor_err cantor_store_get_value(struct cantor_store *s, const uint8_t addr[20], uint8_t kind,
-                                       const uint8_t *slot, uint64_t block, uint8_t ret_val[32],
-                                       bool *ret_known)
+/* n fields of one address at block, through one iterator (one view of the store). */
+static enum cantor_err read_values(struct cantor_store *s, const uint8_t addr[20], size_t n,
+                                   const uint8_t *kinds, const uint8_t *slot, uint64_t block,
+                                   uint8_t (*ret_vals)[32], bool *ret_known)
 {
     struct cantor_kv_iter *it = NULL;
-    uint8_t sk[CANTOR_KEY_STATE_LEN];
     bool before;
     enum cantor_err err;
 
-    if (!s || !ret_val || !ret_known)
-        return CANTOR_ERR_INVALID;
-    err = cantor_key_state(addr, kind, slot, sk); /* validate before touching the outputs' meaning */
-    if (err)
-        return err;
-    *ret_known = false;
-    memset(ret_val, 0, 32);
+    memset(ret_vals, 0, n * 32);
+    memset(ret_known, 0, n * sizeof(bool));
     err = value_range(s, block, &before);
     if (err || before)
         return err;
     err = s->kv->ops->iter_new(s->kv, CANTOR_CF_HISTORY, &it);
     if (err)
         return err;
-    err = value_at(s, it, addr, kind, slot, block, ret_val, ret_known);
+    for (size_t i = 0; i < n && !err; i++)
+        err = value_at(s, it, addr, kinds[i], slot, block, ret_vals[i], &ret_known[i]);
     s->kv->ops->iter_free(it);
     return err;
+}
+
+enum cantor_err cantor_store_get_value(struct cantor_store *s, const uint8_t addr[20], uint8_t kind,
+                                       const uint8_t *slot, uint64_t block, uint8_t ret_val[32],
+                                       bool *ret_known)
+{
+    uint8_t sk[CANTOR_KEY_STATE_LEN];
+    enum cantor_err err;
+
+    if (!s || !ret_val || !ret_known)
+        return CANTOR_ERR_INVALID;
+    err = cantor_key_state(addr, kind, slot, sk); /* a bad key is INVALID before any range answer */
+    if (err)
+        return err;
+    return read_values(s, addr, 1, &kind, slot, block, (uint8_t(*)[32])ret_val, ret_known);
 }
 
 enum cantor_err cantor_store_get_account(struct cantor_store *s, const uint8_t addr[20], uint64_t block,
                                          uint8_t ret_vals[3][32], bool ret_known[3])
 {
     static const uint8_t kinds[3] = {CANTOR_KIND_BALANCE, CANTOR_KIND_NONCE, CANTOR_KIND_CODE};
-    struct cantor_kv_iter *it = NULL;
-    bool before;
-    enum cantor_err err;
 
     if (!s || !addr || !ret_vals || !ret_known)
         return CANTOR_ERR_INVALID;
-    memset(ret_vals, 0, 3 * 32);
-    memset(ret_known, 0, 3 * sizeof(bool));
-    err = value_range(s, block, &before);
-    if (err || before)
-        return err;
-    /* One iterator (one view of the store) for the three fields. */
-    err = s->kv->ops->iter_new(s->kv, CANTOR_CF_HISTORY, &it);
-    if (err)
-        return err;
-    for (int i = 0; i < 3 && !err; i++)
-        err = value_at(s, it, addr, kinds[i], NULL, block, ret_vals[i], &ret_known[i]);
-    s->kv->ops->iter_free(it);
-    return err;
+    return read_values(s, addr, 3, kinds, NULL, block, ret_vals, ret_known);
 }
 
 enum cantor_err cantor_store_history(struct cantor_store *s, const uint8_t addr[20], uint8_t kind,
