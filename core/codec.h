@@ -17,7 +17,8 @@
  *
  * Ownership: models and contexts are created and freed by the caller; a model is not thread-safe
  * (it holds the adaptive coder state), use one per thread. A context with carried state owns it
- * (≈ 5 MB) and lends it to the model only for the duration of one compress/decompress call. Output goes to caller-owned cantor_bufs.
+ * (≈ 5 MB) and lends it to the model only for the duration of one compress/decompress call. Output goes to
+ * caller-owned cantor_bufs.
  */
 #ifndef CANTOR_CODEC_H
 #define CANTOR_CODEC_H
@@ -82,6 +83,27 @@ void cantor_codec_model_free(struct cantor_codec_model *m);
 enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
                                          const struct cantor_delta *const *deltas, size_t n);
 void cantor_codec_model_hash(const struct cantor_codec_model *m, uint8_t out[32]);
+
+/*
+ * Model bundle (core/codec_bundle.c, docs/formats.md "Model bundle"): what a client needs to rebuild a
+ * model snapshot offline, since a model is defined by the deltas it was trained on (training is
+ * deterministic): "CMB1" | n u32 | n x (block u64 | len u32 | canonical delta bytes), all BE, in
+ * training order. The untrained model is the bundle with n = 0.
+ */
+#define CANTOR_CODEC_BUNDLE_MAX_BLOCKS 4096u
+#define CANTOR_CODEC_BUNDLE_MAX_BYTES  (512u << 20)
+/* Start a bundle in out (cleared first). */
+enum cantor_err cantor_codec_bundle_begin(struct cantor_buf *out);
+/* Append one training block's canonical bytes; updates the count in out. */
+enum cantor_err cantor_codec_bundle_add(struct cantor_buf *out, uint64_t block, const uint8_t *raw,
+                                        size_t len);
+/*
+ * Parse a bundle strictly (magic, count, lengths, every delta canonical, blocks ascending, no trailing
+ * bytes) and train a fresh model on it. want_hash (may be NULL) must then equal the model's hash
+ * (CANTOR_ERR_MISMATCH otherwise). Caller frees *ret_model.
+ */
+enum cantor_err cantor_codec_bundle_train(const uint8_t *buf, size_t len, const uint8_t *want_hash,
+                                          struct cantor_codec_model **ret_model);
 
 /* Where the bytes of the CM path go: estimated from the coded probabilities (-log2 p per decision). */
 enum cantor_codec_part {

@@ -2,7 +2,9 @@
  * cmd_codec.c - `cantor compress IN OUT` and `cantor decompress IN OUT`: a canonical delta (or a
  * recorded trace_replayBlockTransactions / debug_traceBlockByNumber JSON file) to one chunk and back.
  * `--train PATH...` builds the model snapshot from recorded files (deterministic: the same files give
- * the same model hash, which the chunk names); without it the untrained model is used.
+ * the same model hash, which the chunk names); `--model BUNDLE` rebuilds a cantord model version from
+ * its bundle (GET /v1/models/{hash}, core/codec.h), so a cold chunk from cantord decodes offline;
+ * without either the untrained model is used.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "cli.h"
 #include "codec_cli.h"
 #include "core/delta_json.h"
+#include "core/hex.h"
 #include "core/log.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -133,10 +136,28 @@ static int write_file(const char *path, const uint8_t *p, size_t n)
     return ok ? 0 : -1;
 }
 
-/* Parse [--train PATH]... IN OUT; builds the model. */
+#define USAGE "usage: cantor %s [--train PATH]... [--model BUNDLE] IN OUT\n"
+
+/* The model of a bundle file; a bundle whose rebuilt model is not what it claims cannot happen (the hash
+ * is computed here), but a corrupt one is refused before training. */
+static enum cantor_err model_from_bundle(const char *path, struct cantor_codec_model **ret_m)
+{
+    struct cantor_buf b;
+    enum cantor_err err;
+
+    cantor_buf_init(&b, CANTOR_CODEC_BUNDLE_MAX_BYTES);
+    err = read_file(path, &b) ? CANTOR_ERR_IO : CANTOR_OK;
+    if (!err)
+        err = cantor_codec_bundle_train(b.data, b.len, NULL, ret_m);
+    cantor_buf_release(&b);
+    return err;
+}
+
+/* Parse [--train PATH]... [--model BUNDLE] IN OUT; builds the model. */
 static int setup(int argc, char **argv, struct cantor_codec_model **ret_m, const char **in, const char **out)
 {
     struct cantor_cli_deltas tr = {0};
+    const char *bundle = NULL;
     int pos = 0;
     enum cantor_err err;
 
@@ -147,8 +168,10 @@ static int setup(int argc, char **argv, struct cantor_codec_model **ret_m, const
                 cantor_cli_deltas_release(&tr);
                 return CANTOR_EXIT_USAGE;
             }
+        } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc && !bundle) {
+            bundle = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: cantor %s [--train PATH]... IN OUT\n", argv[0]);
+            printf(USAGE, argv[0]);
             cantor_cli_deltas_release(&tr);
             return -1;
         } else if (pos == 0) {
@@ -161,10 +184,18 @@ static int setup(int argc, char **argv, struct cantor_codec_model **ret_m, const
             pos++;
         }
     }
-    if (pos != 2) {
-        fprintf(stderr, "usage: cantor %s [--train PATH]... IN OUT\n", argv[0]);
+    if (pos != 2 || (bundle && tr.n)) {
+        fprintf(stderr, USAGE "(--model and --train exclude each other)\n", argv[0]);
         cantor_cli_deltas_release(&tr);
         return CANTOR_EXIT_USAGE;
+    }
+    if (bundle) {
+        err = model_from_bundle(bundle, ret_m);
+        if (err) {
+            fprintf(stderr, "cantor %s: model bundle %s: %s\n", argv[0], bundle, cantor_err_str(err));
+            return CANTOR_EXIT_FAIL;
+        }
+        return 0;
     }
     err = cantor_codec_model_new(ret_m);
     if (!err && tr.n)
@@ -245,6 +276,22 @@ int cantor_cmd_decompress(int argc, char **argv)
         goto out;
     }
     err = cantor_codec_decompress(m, NULL, in.data, in.len, &out);
+    if (err == CANTOR_ERR_UNKNOWN_MODEL) {
+        struct cantor_chunk_info ci = {0};
+        char want[67] = "?", have[67];
+        uint8_t h[32];
+
+        if (!cantor_chunk_parse_header(in.data, in.len, &ci))
+            cantor_hex_encode(ci.model_hash, ci.model_hash_len, want);
+        cantor_codec_model_hash(m, h);
+        cantor_hex_encode(h, ci.model_hash_len ? ci.model_hash_len : 8, have);
+        fprintf(stderr,
+                "cantor decompress: %s: unknown model: the chunk names model %s, the model given is %s "
+                "(fetch its bundle: GET /v1/models/%s, then --model FILE)\n",
+                ip, want, have, want);
+        rc = CANTOR_EXIT_FAIL;
+        goto out;
+    }
     if (err) {
         fprintf(stderr, "cantor decompress: %s: %s\n", ip, cantor_err_str(err));
         rc = CANTOR_EXIT_FAIL;

@@ -197,7 +197,8 @@ static enum cantor_err commit_new(struct cantor_app *app)
 static enum cantor_err follower_start(struct cantor_app *app)
 {
     struct cantor_follower_opts o;
-    struct cantor_compress_opts co = {.nice = (int)app->cfg->background_nice};
+    struct cantor_compress_opts co = {.nice = (int)app->cfg->background_nice,
+                                      .train_blocks = (uint64_t)app->cfg->compress_train_blocks};
     enum cantor_err err;
 
     follower_opts(app->cfg, &o);

@@ -376,6 +376,63 @@ enum cantor_err cantor_compress_encode(struct cantor_compress *c, const uint8_t 
     return err;
 }
 
+enum cantor_err cantor_compress_model_bundle(struct cantor_compress *c, const uint8_t *prefix, size_t plen,
+                                             struct cantor_buf *out)
+{
+    struct prefix_hit hit = {{0}, 0};
+    uint8_t *v = NULL, *raw = NULL;
+    size_t len = 0, rlen = 0, n;
+    enum cantor_err err;
+
+    if (!c || !out || (plen && !prefix) || plen > 32)
+        return CANTOR_ERR_INVALID;
+    if (plen == 0) { /* the active model */
+        pthread_mutex_lock(&c->lock);
+        memcpy(hit.hash, c->active, 32);
+        pthread_mutex_unlock(&c->lock);
+        hit.n = 1;
+    } else if (memcmp(c->untrained, prefix, plen) == 0) {
+        memcpy(hit.hash, c->untrained, 32);
+        hit.n = 1;
+    } else {
+        err = cantor_store_scan(c->store, CANTOR_CF_MODELS, prefix, plen, 2, prefix_cb, &hit);
+        if (err)
+            return err;
+    }
+    if (hit.n != 1)
+        return CANTOR_ERR_UNKNOWN_MODEL; /* none, or a prefix two versions share */
+    err = cantor_codec_bundle_begin(out);
+    if (err || memcmp(hit.hash, c->untrained, 32) == 0)
+        return err;
+    /* The registry record lists the training blocks; the bundle carries their canonical bytes. */
+    err = cantor_store_get_raw(c->store, CANTOR_CF_MODELS, hit.hash, 32, &v, &len);
+    if (err == CANTOR_ERR_NOT_FOUND)
+        err = CANTOR_ERR_UNKNOWN_MODEL;
+    if (err)
+        goto out;
+    err = CANTOR_ERR_CORRUPT;
+    if (len < 8 || memcmp(v, MODEL_MAGIC, 4) != 0)
+        goto out;
+    n = cantor_be32_get(v + 4);
+    if (n > CANTOR_COMPRESS_MAX_TRAIN_BLOCKS || len != 8 + 8 * n)
+        goto out;
+    err = CANTOR_OK;
+    for (size_t i = 0; i < n && !err; i++) {
+        uint64_t block = cantor_be64_get(v + 8 + 8 * i);
+
+        err = cantor_store_get_delta_bytes(c->store, block, &raw, &rlen);
+        if (err == CANTOR_ERR_NOT_FOUND)
+            err = CANTOR_ERR_UNKNOWN_MODEL; /* its training blocks were pruned */
+        if (!err)
+            err = cantor_codec_bundle_add(out, block, raw, rlen);
+        free(raw);
+        raw = NULL;
+    }
+out:
+    free(v);
+    return err;
+}
+
 /* ---- block hook ---- */
 
 static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *meta,
@@ -971,6 +1028,11 @@ static enum cantor_err api_encode(void *arg, const uint8_t *raw, size_t len, str
     return cantor_compress_encode(arg, raw, len, out);
 }
 
+static enum cantor_err api_bundle(void *arg, const uint8_t *prefix, size_t plen, struct cantor_buf *out)
+{
+    return cantor_compress_model_bundle(arg, prefix, plen, out);
+}
+
 static void api_stats(void *arg, struct cantor_api_codec_stats *ret)
 {
     struct cantor_compress_stats st;
@@ -1000,7 +1062,7 @@ const struct cantor_api_codec *cantor_compress_api(struct cantor_compress *c)
 {
     if (!c)
         return NULL;
-    c->api = (struct cantor_api_codec){c, api_decode, api_encode, api_stats};
+    c->api = (struct cantor_api_codec){c, api_decode, api_encode, api_stats, api_bundle};
     return &c->api;
 }
 

@@ -72,6 +72,14 @@ void cantor_compress_stop(struct cantor_compress *c);             /* ask it to s
 enum cantor_err cantor_compress_decode(struct cantor_compress *c, const uint8_t *chunk, size_t len,
                                        struct cantor_buf *out);
 /* Canonical bytes -> a cold chunk with the active model (needs no state to decode). */
+/*
+ * The model bundle (core/codec.h) of the registered model whose hash starts with prefix (plen bytes,
+ * 1..32; 0 = the active model): what `cantor decompress --model` needs to decode a cold chunk
+ * offline. CANTOR_ERR_UNKNOWN_MODEL when no version (or more than one) matches, or its training
+ * blocks were pruned.
+ */
+enum cantor_err cantor_compress_model_bundle(struct cantor_compress *c, const uint8_t *prefix, size_t plen,
+                                             struct cantor_buf *out);
 enum cantor_err cantor_compress_encode(struct cantor_compress *c, const uint8_t *raw, size_t len,
                                        struct cantor_buf *out);
 void cantor_compress_get_stats(struct cantor_compress *c, struct cantor_compress_stats *ret);

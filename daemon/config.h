@@ -69,6 +69,7 @@ struct cantor_config {
     int store_compression; /* enum cantor_store_compression */
     int64_t store_retention;
     bool store_sync;
+    int64_t compress_train_blocks;
     /* http */
     char *listen;
     uint64_t http_max_body;

@@ -163,6 +163,8 @@ const struct cantor_opt cantor_config_table[] = {
      "RocksDB block compression (chunks are already compressed by cantord's codec)."},
     {"store_retention", NULL, NULL, G_STORE, CANTOR_OPT_INT, OFF(store_retention), "0", 0, 1000000000,
      NULL, false, false, NULL, "Blocks of history to keep; 0 keeps everything."},
+    {"compress_train_blocks", NULL, NULL, G_STORE, CANTOR_OPT_INT, OFF(compress_train_blocks), "64", 2, 1024, NULL,
+     false, false, NULL, "Followed blocks before the first codec model is trained (then every 256 new blocks)."},
     {"store_sync", NULL, NULL, G_STORE, CANTOR_OPT_BOOL, OFF(store_sync), "true", 0, 0, NULL, false, false,
      NULL, "fsync every block's WriteBatch (off is faster and may lose the last blocks on power loss)."},
 

@@ -34,6 +34,8 @@ struct cantor_api_codec {
     /* Canonical delta bytes -> a cold chunk with the active model. */
     enum cantor_err (*encode)(void *arg, const uint8_t *raw, size_t len, struct cantor_buf *out);
     void (*stats)(void *arg, struct cantor_api_codec_stats *ret);
+    /* The model bundle of the model whose hash starts with prefix (plen 0 = the active model). */
+    enum cantor_err (*bundle)(void *arg, const uint8_t *prefix, size_t plen, struct cantor_buf *out);
 };
 
 /* The codec routes (rpc/handlers_codec.c), listed in the route table of rpc/handlers.c. */
@@ -45,6 +47,8 @@ enum cantor_err cantor_api_h_compress(void *c, const struct cantor_http_request 
                                       struct cantor_http_response *resp);
 enum cantor_err cantor_api_h_decompress(void *c, const struct cantor_http_request *req,
                                         struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_model(void *c, const struct cantor_http_request *req,
+                                   struct cantor_http_response *resp);
 enum cantor_err cantor_api_h_compression_stats(void *c, const struct cantor_http_request *req,
                                                struct cantor_http_response *resp);
 

@@ -356,6 +356,7 @@ static const struct cantor_http_route routes[] = {
     {"POST", "/v1/compress", CANTOR_HTTP_READ, cantor_api_h_compress, SLOW},
     {"POST", "/v1/decompress", CANTOR_HTTP_READ, cantor_api_h_decompress, SLOW},
     {"GET", "/v1/compression/stats", CANTOR_HTTP_READ, cantor_api_h_compression_stats, FAST},
+    {"GET", "/v1/models/{model}", CANTOR_HTTP_READ, cantor_api_h_model, SLOW},
     {"GET", "/v1/state/{address}", CANTOR_HTTP_READ, cantor_api_h_state, FAST},
     {"GET", "/v1/state/{address}/storage/{slot}", CANTOR_HTTP_READ, cantor_api_h_storage, FAST},
     {"GET", "/v1/history/{address}", CANTOR_HTTP_READ, cantor_api_h_history, FAST},

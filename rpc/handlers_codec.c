@@ -8,6 +8,7 @@
  * the server's max_body and, below that, by the chunk/raw limits of core/codec.h.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_internal.h"
@@ -212,6 +213,40 @@ enum cantor_err cantor_api_h_decompress(void *c, const struct cantor_http_reques
     else if (as_json)
         err = reply_delta_json(resp, out.data, out.len);
     else {
+        body = cantor_buf_detach(&out, &len);
+        err = cantor_http_reply_text(resp, 200, "application/octet-stream", (char *)body, len);
+    }
+    cantor_buf_release(&out);
+    return err;
+}
+
+enum cantor_err cantor_api_h_model(void *c, const struct cantor_http_request *req,
+                                   struct cantor_http_response *resp)
+{
+    struct cantor_api_ctx *ctx = c;
+    const char *which = req->params[0];
+    uint8_t *prefix = NULL, *body;
+    size_t plen = 0, len;
+    struct cantor_buf out;
+    enum cantor_err err;
+
+    if (cantor_api_reject_query(req, resp, NULL) || no_codec(ctx, resp))
+        return CANTOR_OK;
+    if (strcmp(which, "active") != 0) {
+        err = cantor_hex_decode_alloc(which, &prefix, &plen);
+        if (err || plen == 0 || plen > 32) {
+            free(prefix);
+            return cantor_http_reply_error(
+                resp, 400, "model must be 'active' or a 0x-hex hash or hash prefix of 1..32 bytes");
+        }
+    }
+    cantor_buf_init(&out, CANTOR_CODEC_BUNDLE_MAX_BYTES);
+    err = ctx->codec->bundle(ctx->codec->arg, prefix, plen, &out);
+    free(prefix);
+    if (err == CANTOR_ERR_UNKNOWN_MODEL) {
+        err = cantor_http_reply_error(resp, 404, "no model version %s (unknown, ambiguous prefix, or pruned)",
+                                      which);
+    } else if (!err) {
         body = cantor_buf_detach(&out, &len);
         err = cantor_http_reply_text(resp, 200, "application/octet-stream", (char *)body, len);
     }

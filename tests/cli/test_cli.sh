@@ -80,5 +80,18 @@ printf 'confirmations = lots\n' >"$TMP/bad.conf"
 expect 1 "cantord --check-config on a bad file" "$CANTORD" --config "$TMP/bad.conf" --check-config
 grep_out 'bad.conf:1' "config error names file:line"
 
+# Model bundles: a chunk made with a trained model decodes only with that model's bundle.
+D=$DATA/erigon-rpc-tests/mainnet/trace_replayBlockTransactions
+expect 0 "compress with a trained model" "$CANTOR" compress --train "$D/test_01.json" --train "$D/test_02.json" \
+    "$D/test_05.json" "$TMP/t.chunk"
+expect 1 "decompress without the model" "$CANTOR" decompress "$TMP/t.chunk" "$TMP/t.raw"
+grep_out 'the chunk names model 0x[0-9a-f]{16}' "unknown model names the chunk's model"
+printf 'CMB1\0\0\0\1' >"$TMP/short.bundle"
+expect 1 "truncated bundle" "$CANTOR" decompress --model "$TMP/short.bundle" "$TMP/t.chunk" "$TMP/t.raw"
+grep_out 'model bundle .*truncated' "truncated bundle message"
+expect 1 "missing bundle file" "$CANTOR" decompress --model "$TMP/none.bundle" "$TMP/t.chunk" "$TMP/t.raw"
+expect 2 "--model with --train" "$CANTOR" decompress --model "$TMP/short.bundle" --train "$D/test_01.json" \
+    "$TMP/t.chunk" "$TMP/t.raw"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -11,11 +11,18 @@ CANTOR=$BUILD/daemon/cantor
 [ -x "$CANTOR" ] || fail "no cantor CLI at $CANTOR"
 
 start_chain --blocks 30 --hold --max-seconds 600
-start_cantord
+# A model is trained after 16 followed blocks (default 64), so this short chain gets one.
+start_cantord --set compress_train_blocks=16
 wait_chain_done 300
 wait_synced 180
 head=$(chain_head)
 log "chain head $head; cantord in sync"
+
+# The active model once trained: cold chunks below are made with it, so the CLI gets its bundle.
+trained() { curl -sf "$API/v1/compression/stats" | jq -e '.trained == true' >/dev/null; }
+wait_for 180 "a trained model" trained
+active=$(curl -sf "$API/v1/compression/stats" | jq -r .activeModel)
+curl -sf "$API/v1/models/$active" -o "$TMP/model.bundle" || fail "GET /v1/models/$active"
 
 mkdir -p "$TMP/c"
 checked=0
@@ -35,7 +42,8 @@ PY
     # Offline: a cold chunk of the same canonical bytes, decoded by the CLI, byte for byte.
     curl -sf -X POST --data-binary "@$TMP/c/$n.raw" "$API/v1/compress" -o "$TMP/c/$n.cold" ||
         fail "POST /v1/compress of block $n"
-    "$CANTOR" decompress "$TMP/c/$n.cold" "$TMP/c/$n.cli" 2>>"$TMP/cli.log" || fail "cantor decompress of block $n"
+    "$CANTOR" decompress --model "$TMP/model.bundle" "$TMP/c/$n.cold" "$TMP/c/$n.cli" 2>>"$TMP/cli.log" ||
+        fail "cantor decompress of block $n"
     cmp -s "$TMP/c/$n.raw" "$TMP/c/$n.cli" || fail "block $n: CLI output differs from the daemon's"
     checked=$((checked + 1))
 done
@@ -87,5 +95,39 @@ ok = s["blocks"] == head + 1 and s["rawBytes"] > s["storedBytes"] > 0 and sum(s[
 ok = ok and st["compression"]["known"] and st["compression"]["modelVersion"] == s["activeModel"]
 sys.exit(0 if ok else 1)
 PY
+# Offline with the model a chunk names (what a light client does): encode the largest block cold with
+# the trained active model, fetch that model's bundle (by hash, prefix, 'active'), decode with the CLI. Without the bundle the CLI
+# must refuse (unknown model); a corrupt bundle must be refused too.
+[ "$(curl -sf "$API/v1/compression/stats" | jq -r .activeModel)" = "$active" ] || fail "the active model changed"
+bigraw=$(ls -S "$TMP"/c/*.raw | head -1)
+curl -sf -X POST --data-binary "@$bigraw" "$API/v1/compress" -o "$TMP/trained.cold" || fail "POST /v1/compress"
+curl -sf "$API/v1/models/active" -o "$TMP/model2.bundle" || fail "GET /v1/models/active"
+curl -sf "$API/v1/models/${active:0:18}" -o "$TMP/model3.bundle" || fail "GET /v1/models/<8-byte prefix>"
+cmp -s "$TMP/model.bundle" "$TMP/model2.bundle" && cmp -s "$TMP/model.bundle" "$TMP/model3.bundle" ||
+    fail "the bundle differs between hash, prefix and 'active'"
+if "$CANTOR" decompress "$TMP/trained.cold" "$TMP/x.out" 2>"$TMP/nomodel.err"; then
+    fail "a chunk of the trained model decoded with the untrained one"
+fi
+grep -qi "unknown model" "$TMP/nomodel.err" || fail "no 'unknown model' message: $(cat "$TMP/nomodel.err")"
+"$CANTOR" decompress --model "$TMP/model.bundle" "$TMP/trained.cold" "$TMP/trained.out" ||
+    fail "cantor decompress --model"
+cmp -s "$bigraw" "$TMP/trained.out" || fail "offline decode with the bundle differs from the canonical bytes"
+python3 - "$TMP/model.bundle" "$TMP/bad.bundle" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 0x40; open(sys.argv[2], "wb").write(b)
+PY
+if "$CANTOR" decompress --model "$TMP/bad.bundle" "$TMP/trained.cold" "$TMP/x.out" 2>"$TMP/bad.err"; then
+    fail "a corrupt bundle was accepted"
+fi
+# A flipped byte either breaks the bundle's framing or canonical form (refused while reading it) or
+# yields a valid but different training set, i.e. another model: the chunk then names a model the
+# bundle does not rebuild. Never wrong bytes.
+grep -Eq "model bundle|the chunk names model 0x${active:2:16}" "$TMP/bad.err" || fail "corrupt bundle: $(cat "$TMP/bad.err")"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/models/0x$(printf '%064d' 0)")
+[ "$code" = 404 ] || fail "unknown model: status $code, want 404"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/models/0xzz")
+[ "$code" = 400 ] || fail "bad model hash: status $code, want 400"
+log "cold chunk of the trained model ${active:0:18} decoded offline from its bundle ($(stat -c %s "$TMP/model.bundle") bytes)"
+
 stop_cantord
 echo "codec-http: ok"

@@ -49,6 +49,105 @@ static void encode_delta(const struct cantor_delta *d, struct cantor_buf *raw)
     ck_assert_int_eq(cantor_delta_encode(d, raw), CANTOR_OK);
 }
 
+static int by_block(const void *a, const void *b)
+{
+    const struct cantor_delta *x = *(struct cantor_delta *const *)a, *y = *(struct cantor_delta *const *)b;
+
+    return x->block_number < y->block_number ? -1 : x->block_number > y->block_number;
+}
+
+/*
+ * A model bundle rebuilds exactly the model trained on the same deltas (same hash, same chunks), and
+ * every malformed bundle is refused with a precise error, never a model.
+ */
+START_TEST(test_model_bundle)
+{
+    struct cantor_delta *d[6];
+    struct cantor_codec_model *direct = NULL, *rebuilt = NULL, *m = NULL;
+    struct cantor_buf b, raw, c1, c2, x;
+    uint8_t h1[32], h2[32], zero_hash[32];
+    size_t ends[6];
+
+    for (int i = 0; i < 6; i++)
+        d[i] = load(train_files[i]);
+    qsort(d, 6, sizeof(d[0]), by_block);
+    ck_assert_int_eq(cantor_codec_model_new(&direct), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_model_train(direct, (const struct cantor_delta *const *)d, 6), CANTOR_OK);
+    cantor_codec_model_hash(direct, h1);
+
+    cantor_buf_init(&b, CANTOR_CODEC_BUNDLE_MAX_BYTES);
+    ck_assert_int_eq(cantor_codec_bundle_begin(&b), CANTOR_OK);
+    for (int i = 0; i < 6; i++) {
+        encode_delta(d[i], &raw);
+        ck_assert_int_eq(cantor_codec_bundle_add(&b, d[i]->block_number, raw.data, raw.len), CANTOR_OK);
+        ends[i] = b.len;
+        cantor_buf_release(&raw);
+    }
+    ck_assert_int_eq(cantor_codec_bundle_train(b.data, b.len, h1, &rebuilt), CANTOR_OK);
+    cantor_codec_model_hash(rebuilt, h2);
+    ck_assert_mem_eq(h1, h2, 32);
+    /* the same chunk from both */
+    {
+        struct cantor_delta *e = load(eval_files[0]);
+
+        encode_delta(e, &raw);
+        cantor_buf_init(&c1, CANTOR_CHUNK_MAX_LEN);
+        cantor_buf_init(&c2, CANTOR_CHUNK_MAX_LEN);
+        ck_assert_int_eq(cantor_codec_compress(direct, NULL, NULL, raw.data, raw.len, &c1, NULL), CANTOR_OK);
+        ck_assert_int_eq(cantor_codec_compress(rebuilt, NULL, NULL, raw.data, raw.len, &c2, NULL), CANTOR_OK);
+        ck_assert_uint_eq(c1.len, c2.len);
+        ck_assert_mem_eq(c1.data, c2.data, c1.len);
+        cantor_buf_release(&c1);
+        cantor_buf_release(&c2);
+        cantor_buf_release(&raw);
+        cantor_delta_free(e);
+    }
+    /* the claimed hash must match */
+    memset(zero_hash, 0, sizeof(zero_hash));
+    ck_assert_int_eq(cantor_codec_bundle_train(b.data, b.len, zero_hash, &m), CANTOR_ERR_MISMATCH);
+    ck_assert_ptr_null(m);
+    /* every cut: truncated, or (at an entry boundary) a count that promises more */
+    for (size_t cut = 0; cut < b.len; cut += (cut < 64 ? 1 : 997))
+        ck_assert_int_ne(cantor_codec_bundle_train(b.data, cut, NULL, &m), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_bundle_train(b.data, 7, NULL, &m), CANTOR_ERR_TRUNCATED);
+    ck_assert_int_eq(cantor_codec_bundle_train(b.data, ends[2], NULL, &m), CANTOR_ERR_TRUNCATED);
+    cantor_buf_init(&x, CANTOR_CODEC_BUNDLE_MAX_BYTES);
+    /* trailing byte, bad magic, count over the limit, blocks out of order, a block number that is not
+     * the delta's */
+    ck_assert_int_eq(cantor_buf_append(&x, b.data, b.len), CANTOR_OK);
+    ck_assert_int_eq(cantor_buf_append(&x, "", 1), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_bundle_train(x.data, x.len, NULL, &m), CANTOR_ERR_CORRUPT);
+    x.len = b.len;
+    x.data[0] ^= 1;
+    ck_assert_int_eq(cantor_codec_bundle_train(x.data, x.len, NULL, &m), CANTOR_ERR_CORRUPT);
+    x.data[0] ^= 1;
+    x.data[4] = 0xff;
+    ck_assert_int_eq(cantor_codec_bundle_train(x.data, x.len, NULL, &m), CANTOR_ERR_TOO_LARGE);
+    x.data[4] = 0;
+    memcpy(x.data + ends[0], x.data + 8, 8); /* entry 2 claims entry 1's block */
+    ck_assert_int_eq(cantor_codec_bundle_train(x.data, x.len, NULL, &m), CANTOR_ERR_CORRUPT);
+    memcpy(x.data, b.data, b.len);
+    x.data[8 + 7] ^= 1; /* entry 1's block number differs from its delta's */
+    ck_assert_int_eq(cantor_codec_bundle_train(x.data, x.len, NULL, &m), CANTOR_ERR_CORRUPT);
+    ck_assert_ptr_null(m);
+    /* the untrained model is the empty bundle */
+    ck_assert_int_eq(cantor_codec_bundle_begin(&x), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_bundle_train(x.data, x.len, NULL, &m), CANTOR_OK);
+    cantor_codec_model_free(direct);
+    ck_assert_int_eq(cantor_codec_model_new(&direct), CANTOR_OK);
+    cantor_codec_model_hash(direct, h1);
+    cantor_codec_model_hash(m, h2);
+    ck_assert_mem_eq(h1, h2, 32);
+    cantor_codec_model_free(m);
+    cantor_buf_release(&x);
+    cantor_buf_release(&b);
+    cantor_codec_model_free(direct);
+    cantor_codec_model_free(rebuilt);
+    for (int i = 0; i < 6; i++)
+        cantor_delta_free(d[i]);
+}
+END_TEST
+
 START_TEST(test_cold_roundtrip_beats_zstd_dict)
 {
     struct cantor_codec_model *m = trained_model();
@@ -924,6 +1023,7 @@ int main(void)
     tcase_add_test(tc, test_chunk_v1_compat);
     tcase_add_test(tc, test_carried_state);
     tcase_add_test(tc, test_carried_golden);
+    tcase_add_test(tc, test_model_bundle);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
