@@ -498,6 +498,7 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
                      MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *info;
+    struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
     enum cantor_err err = CANTOR_ERR_INVALID;
 
     if (sodium_init() < 0)
@@ -561,20 +562,22 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
         }
         s->n_workers++;
     }
+    /* One event thread is MHD's internal thread, not a pool: MHD warns about a pool size of 0 or 1. */
+    if (opts->threads > 1)
+        pool[0] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)opts->threads, NULL};
     /* MHD wants its logger first, so that errors about the other options reach our log too. */
-    s->mhd =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)(opts->max_connections ? opts->max_connections : 1024),
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->timeout_s ? opts->timeout_s : 30),
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opts->threads ? opts->threads : 1),
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-                         /*
-                          * MHD zeroes a connection's pool between requests: 16 KiB instead of the
-                          * 32 KiB default halves that, and still holds any sane request head
-                          * (bodies stream through it to our own buffer).
-                          */
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(opts->max_connections ? opts->max_connections : 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(opts->timeout_s ? opts->timeout_s : 30), MHD_OPTION_ARRAY, pool,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        /*
+         * MHD zeroes a connection's pool between requests: 16 KiB instead of the
+         * 32 KiB default halves that, and still holds any sane request head
+         * (bodies stream through it to our own buffer).
+         */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
     if (!s->mhd) {
         log_error("http", "cannot listen on %s:%u (address in use or not permitted)", addr, opts->port);
         err = CANTOR_ERR_IO;
