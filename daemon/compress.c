@@ -160,18 +160,16 @@ static enum cantor_err train_on(struct cantor_store *store, const uint64_t *bloc
     return CANTOR_OK;
 }
 
-/* Rebuild a registered version from the store (slow: no lock held). */
-static enum cantor_err model_build(struct cantor_compress *c, const uint8_t hash[32],
-                                   struct cantor_codec_model **ret_m)
+/* The training blocks of a registered version: model_record()'s record read back; *ret_blocks is malloc'ed.
+ */
+static enum cantor_err model_blocks(struct cantor_compress *c, const uint8_t hash[32], uint64_t **ret_blocks,
+                                    size_t *ret_n)
 {
-    struct cantor_codec_model *m = NULL;
-    uint8_t *v = NULL, got[32];
+    uint8_t *v = NULL;
     uint64_t *blocks = NULL;
     size_t len = 0, n;
     enum cantor_err err;
 
-    if (memcmp(hash, c->untrained, 32) == 0)
-        return cantor_codec_model_new(ret_m);
     err = cantor_store_get_raw(c->store, CANTOR_CF_MODELS, hash, 32, &v, &len);
     if (err == CANTOR_ERR_NOT_FOUND)
         return CANTOR_ERR_UNKNOWN_MODEL;
@@ -189,6 +187,29 @@ static enum cantor_err model_build(struct cantor_compress *c, const uint8_t hash
         goto out;
     for (size_t i = 0; i < n; i++)
         blocks[i] = cantor_be64_get(v + 8 + 8 * i);
+    *ret_blocks = blocks;
+    *ret_n = n;
+    err = CANTOR_OK;
+out:
+    free(v);
+    return err;
+}
+
+/* Rebuild a registered version from the store (slow: no lock held). */
+static enum cantor_err model_build(struct cantor_compress *c, const uint8_t hash[32],
+                                   struct cantor_codec_model **ret_m)
+{
+    struct cantor_codec_model *m = NULL;
+    uint8_t got[32];
+    uint64_t *blocks = NULL;
+    size_t n = 0;
+    enum cantor_err err;
+
+    if (memcmp(hash, c->untrained, 32) == 0)
+        return cantor_codec_model_new(ret_m);
+    err = model_blocks(c, hash, &blocks, &n);
+    if (err)
+        return err;
     err = train_on(c->store, blocks, n, &m);
     if (err == CANTOR_ERR_NOT_FOUND)
         err = CANTOR_ERR_UNKNOWN_MODEL; /* its training blocks were pruned */
@@ -205,7 +226,6 @@ static enum cantor_err model_build(struct cantor_compress *c, const uint8_t hash
 out:
     cantor_codec_model_free(m);
     free(blocks);
-    free(v);
     return err;
 }
 
@@ -276,9 +296,12 @@ static enum cantor_err prefix_cb(const uint8_t *key, size_t klen, const uint8_t 
     return CANTOR_OK;
 }
 
-/* A chunk names its model by a hash prefix (8 bytes in chunk v2, 32 in v1); called with c->lock held. */
-static enum cantor_err model_get_prefix(struct cantor_compress *c, const uint8_t *prefix, size_t plen,
-                                        struct cantor_codec_model **ret_m)
+/*
+ * The full hash of the model version a hash prefix names (8 bytes in chunk v2, 32 in v1): a cached
+ * version, the untrained model, or exactly one registered version; called with c->lock held.
+ */
+static enum cantor_err resolve_prefix(struct cantor_compress *c, const uint8_t *prefix, size_t plen,
+                                      uint8_t ret_hash[32])
 {
     struct prefix_hit hit = {{0}, 0};
     enum cantor_err err;
@@ -286,19 +309,34 @@ static enum cantor_err model_get_prefix(struct cantor_compress *c, const uint8_t
     if (plen == 0 || plen > 32)
         return CANTOR_ERR_UNKNOWN_MODEL;
     for (size_t i = 0; i < c->n_models; i++)
-        if (memcmp(c->models[i].hash, prefix, plen) == 0)
-            return model_get(c, c->models[i].hash, ret_m);
-    if (memcmp(c->untrained, prefix, plen) == 0)
-        return model_get(c, c->untrained, ret_m);
+        if (memcmp(c->models[i].hash, prefix, plen) == 0) {
+            memcpy(ret_hash, c->models[i].hash, 32);
+            return CANTOR_OK;
+        }
+    if (memcmp(c->untrained, prefix, plen) == 0) {
+        memcpy(ret_hash, c->untrained, 32);
+        return CANTOR_OK;
+    }
     err = cantor_store_scan(c->store, CANTOR_CF_MODELS, prefix, plen, 2, prefix_cb, &hit);
     if (err)
         return err;
     if (hit.n != 1) {
         if (hit.n > 1)
-            log_error("compress", "two registered models share a chunk's model prefix");
+            log_error("compress", "two registered models share a model hash prefix");
         return CANTOR_ERR_UNKNOWN_MODEL;
     }
-    return model_get(c, hit.hash, ret_m);
+    memcpy(ret_hash, hit.hash, 32);
+    return CANTOR_OK;
+}
+
+/* A chunk names its model by a hash prefix; called with c->lock held. */
+static enum cantor_err model_get_prefix(struct cantor_compress *c, const uint8_t *prefix, size_t plen,
+                                        struct cantor_codec_model **ret_m)
+{
+    uint8_t hash[32];
+    enum cantor_err err = resolve_prefix(c, prefix, plen, hash);
+
+    return err ? err : model_get(c, hash, ret_m);
 }
 
 /* ---- coding ---- */
@@ -379,57 +417,35 @@ enum cantor_err cantor_compress_encode(struct cantor_compress *c, const uint8_t 
 enum cantor_err cantor_compress_model_bundle(struct cantor_compress *c, const uint8_t *prefix, size_t plen,
                                              struct cantor_buf *out)
 {
-    struct prefix_hit hit = {{0}, 0};
-    uint8_t *v = NULL, *raw = NULL;
-    size_t len = 0, rlen = 0, n;
-    enum cantor_err err;
+    uint8_t hash[32], *raw = NULL;
+    uint64_t *blocks = NULL;
+    size_t n = 0, rlen = 0;
+    enum cantor_err err = CANTOR_OK;
 
     if (!c || !out || (plen && !prefix) || plen > 32)
         return CANTOR_ERR_INVALID;
-    if (plen == 0) { /* the active model */
-        pthread_mutex_lock(&c->lock);
-        memcpy(hit.hash, c->active, 32);
-        pthread_mutex_unlock(&c->lock);
-        hit.n = 1;
-    } else if (memcmp(c->untrained, prefix, plen) == 0) {
-        memcpy(hit.hash, c->untrained, 32);
-        hit.n = 1;
-    } else {
-        err = cantor_store_scan(c->store, CANTOR_CF_MODELS, prefix, plen, 2, prefix_cb, &hit);
-        if (err)
-            return err;
-    }
-    if (hit.n != 1)
-        return CANTOR_ERR_UNKNOWN_MODEL; /* none, or a prefix two versions share */
-    err = cantor_codec_bundle_begin(out);
-    if (err || memcmp(hit.hash, c->untrained, 32) == 0)
+    pthread_mutex_lock(&c->lock);
+    if (plen == 0) /* the active model */
+        memcpy(hash, c->active, 32);
+    else
+        err = resolve_prefix(c, prefix, plen, hash);
+    pthread_mutex_unlock(&c->lock);
+    if (!err)
+        err = cantor_codec_bundle_begin(out);
+    if (err || memcmp(hash, c->untrained, 32) == 0)
         return err;
     /* The registry record lists the training blocks; the bundle carries their canonical bytes. */
-    err = cantor_store_get_raw(c->store, CANTOR_CF_MODELS, hit.hash, 32, &v, &len);
-    if (err == CANTOR_ERR_NOT_FOUND)
-        err = CANTOR_ERR_UNKNOWN_MODEL;
-    if (err)
-        goto out;
-    err = CANTOR_ERR_CORRUPT;
-    if (len < 8 || memcmp(v, MODEL_MAGIC, 4) != 0)
-        goto out;
-    n = cantor_be32_get(v + 4);
-    if (n > CANTOR_COMPRESS_MAX_TRAIN_BLOCKS || len != 8 + 8 * n)
-        goto out;
-    err = CANTOR_OK;
+    err = model_blocks(c, hash, &blocks, &n);
     for (size_t i = 0; i < n && !err; i++) {
-        uint64_t block = cantor_be64_get(v + 8 + 8 * i);
-
-        err = cantor_store_get_delta_bytes(c->store, block, &raw, &rlen);
+        err = cantor_store_get_delta_bytes(c->store, blocks[i], &raw, &rlen);
         if (err == CANTOR_ERR_NOT_FOUND)
             err = CANTOR_ERR_UNKNOWN_MODEL; /* its training blocks were pruned */
         if (!err)
-            err = cantor_codec_bundle_add(out, block, raw, rlen);
+            err = cantor_codec_bundle_add(out, blocks[i], raw, rlen);
         free(raw);
         raw = NULL;
     }
-out:
-    free(v);
+    free(blocks);
     return err;
 }
 
