@@ -499,6 +499,7 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
                      MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *info;
     struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+    unsigned n_workers = opts->workers ? opts->workers : 1;
     enum cantor_err err = CANTOR_ERR_INVALID;
 
     if (sodium_init() < 0)
@@ -549,12 +550,12 @@ enum cantor_err cantor_http_start(const struct cantor_http_opts *opts, const str
         err = CANTOR_ERR_NOMEM;
         goto out;
     }
-    s->workers = calloc(opts->workers ? opts->workers : 1, sizeof(*s->workers));
+    s->workers = calloc(n_workers, sizeof(*s->workers));
     if (!s->workers) {
         err = CANTOR_ERR_NOMEM;
         goto out;
     }
-    for (unsigned i = 0; i < (opts->workers ? opts->workers : 1); i++) {
+    for (unsigned i = 0; i < n_workers; i++) {
         if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
             log_error("http", "cannot start HTTP worker thread %u", i);
             err = CANTOR_ERR_NOMEM;

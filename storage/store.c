@@ -918,18 +918,15 @@ enum cantor_err cantor_store_latest(struct cantor_store *s, const uint8_t addr[2
  * Rules 1-3 of cantor_store_get_value for one key, on the caller's history iterator (h already checked
  * against block).
  */
-static enum cantor_err value_at(struct cantor_store *s, struct cantor_kv_iter *it, const uint8_t addr[20],
-                                uint8_t kind, const uint8_t *slot, uint64_t block, uint8_t ret_val[32],
-                                bool *ret_known)
+static enum cantor_err value_at(struct cantor_store *s, struct cantor_kv_iter *it,
+                                const uint8_t sk[CANTOR_KEY_STATE_LEN], const uint8_t addr[20], uint8_t kind,
+                                const uint8_t *slot, uint64_t block, uint8_t ret_val[32], bool *ret_known)
 {
-    uint8_t sk[CANTOR_KEY_STATE_LEN], hk[CANTOR_KEY_HISTORY_LEN];
+    uint8_t hk[CANTOR_KEY_HISTORY_LEN];
     const uint8_t *k, *v;
     size_t klen, vlen;
     enum cantor_err err;
 
-    err = cantor_key_state(addr, kind, slot, sk);
-    if (err)
-        return err;
     *ret_known = false;
     memset(ret_val, 0, 32);
     /* 1. the last change at or before the block: its new value */
@@ -988,15 +985,28 @@ static enum cantor_err value_range(struct cantor_store *s, uint64_t block, bool 
     return CANTOR_OK;
 }
 
-/* n fields of one address at block, through one iterator (one view of the store). */
+#define READ_VALUES_MAX 3
+
+/*
+ * n (<= READ_VALUES_MAX) fields of one address at block, through one iterator (one view of the
+ * store). A bad key is CANTOR_ERR_INVALID before any answer about the block range.
+ */
 static enum cantor_err read_values(struct cantor_store *s, const uint8_t addr[20], size_t n,
                                    const uint8_t *kinds, const uint8_t *slot, uint64_t block,
                                    uint8_t (*ret_vals)[32], bool *ret_known)
 {
+    uint8_t sk[READ_VALUES_MAX][CANTOR_KEY_STATE_LEN];
     struct cantor_kv_iter *it = NULL;
     bool before;
     enum cantor_err err;
 
+    if (n > READ_VALUES_MAX)
+        return CANTOR_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        err = cantor_key_state(addr, kinds[i], slot, sk[i]);
+        if (err)
+            return err;
+    }
     memset(ret_vals, 0, n * 32);
     memset(ret_known, 0, n * sizeof(bool));
     err = value_range(s, block, &before);
@@ -1006,7 +1016,7 @@ static enum cantor_err read_values(struct cantor_store *s, const uint8_t addr[20
     if (err)
         return err;
     for (size_t i = 0; i < n && !err; i++)
-        err = value_at(s, it, addr, kinds[i], slot, block, ret_vals[i], &ret_known[i]);
+        err = value_at(s, it, sk[i], addr, kinds[i], slot, block, ret_vals[i], &ret_known[i]);
     s->kv->ops->iter_free(it);
     return err;
 }
@@ -1015,14 +1025,8 @@ enum cantor_err cantor_store_get_value(struct cantor_store *s, const uint8_t add
                                        const uint8_t *slot, uint64_t block, uint8_t ret_val[32],
                                        bool *ret_known)
 {
-    uint8_t sk[CANTOR_KEY_STATE_LEN];
-    enum cantor_err err;
-
     if (!s || !ret_val || !ret_known)
         return CANTOR_ERR_INVALID;
-    err = cantor_key_state(addr, kind, slot, sk); /* a bad key is INVALID before any range answer */
-    if (err)
-        return err;
     return read_values(s, addr, 1, &kind, slot, block, (uint8_t(*)[32])ret_val, ret_known);
 }
 
