@@ -15,7 +15,7 @@
 #include "codec_internal.h"
 #include "keccak.h"
 
-#define CM_MAIN_BITS 20
+#define CM_MAIN_BITS 18
 #define DICT_CAP     (112u * 1024)
 #define DICT_KEYS    4096
 #define HDR_FIXED    (CANTOR_CHUNK_MAGIC_LEN + 3) /* magic, version, codec, flags */

@@ -26,6 +26,8 @@ void cantor_cm_free(struct cantor_cm *cm)
     free(cm->w0);
     free(cm->mix.apm);
     free(cm->apm0);
+    cantor_dirty_release(&cm->mix.dw);
+    cantor_dirty_release(&cm->mix.da);
     free(cm);
 }
 
@@ -53,7 +55,8 @@ enum cantor_err cantor_cm_new(struct cantor_predictor **preds, unsigned n, struc
     cm->w0 = malloc(nw * sizeof(int32_t));
     cm->mix.apm = malloc(na * sizeof(uint16_t));
     cm->apm0 = malloc(na * sizeof(uint16_t));
-    if (!cm->mix.w || !cm->w0 || !cm->mix.apm || !cm->apm0) {
+    if (!cm->mix.w || !cm->w0 || !cm->mix.apm || !cm->apm0 ||
+        cantor_dirty_init(&cm->mix.dw, CANTOR_CM_WSETS) || cantor_dirty_init(&cm->mix.da, CANTOR_CM_APM)) {
         err = CANTOR_ERR_NOMEM;
         goto out;
     }
@@ -62,6 +65,8 @@ enum cantor_err cantor_cm_new(struct cantor_predictor **preds, unsigned n, struc
     for (size_t i = 0; i < CANTOR_CM_APM; i++)
         for (int j = 0; j < 33; j++)
             cm->apm0[i * 33 + j] = (uint16_t)(cantor_squash((j - 16) * 128) * 16);
+    memcpy(cm->mix.w, cm->w0, nw * sizeof(int32_t));
+    memcpy(cm->mix.apm, cm->apm0, na * sizeof(uint16_t));
     cantor_cm_reset(cm);
     *ret_cm = cm;
     cm = NULL;
@@ -74,8 +79,8 @@ void cantor_cm_reset(struct cantor_cm *cm)
 {
     for (unsigned i = 0; i < cm->n_pred; i++)
         cm->pred[i]->ops->reset(cm->pred[i]);
-    memcpy(cm->mix.w, cm->w0, (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
-    memcpy(cm->mix.apm, cm->apm0, (size_t)CANTOR_CM_APM * 33 * sizeof(uint16_t));
+    cantor_dirty_restore(&cm->mix.dw, cm->mix.w, cm->w0, CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
+    cantor_dirty_restore(&cm->mix.da, cm->mix.apm, cm->apm0, 33 * sizeof(uint16_t));
 }
 
 enum cantor_err cantor_cm_snapshot(struct cantor_cm *cm)
@@ -87,6 +92,8 @@ enum cantor_err cantor_cm_snapshot(struct cantor_cm *cm)
     }
     memcpy(cm->w0, cm->mix.w, (size_t)CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
     memcpy(cm->apm0, cm->mix.apm, (size_t)CANTOR_CM_APM * 33 * sizeof(uint16_t));
+    cantor_dirty_clear(&cm->mix.dw);
+    cantor_dirty_clear(&cm->mix.da);
     return CANTOR_OK;
 }
 
@@ -99,6 +106,8 @@ void cantor_cm_state_free(struct cantor_cm_state *st)
             st->ops[i]->state_free(st->ps[i]);
     free(st->mix.w);
     free(st->mix.apm);
+    cantor_dirty_release(&st->mix.dw);
+    cantor_dirty_release(&st->mix.da);
     cantor_journal_release(&st->mix.jw);
     cantor_journal_release(&st->mix.ja);
     free(st);
@@ -130,7 +139,11 @@ enum cantor_err cantor_cm_state_new(struct cantor_cm *cm, struct cantor_cm_state
         err = CANTOR_ERR_NOMEM;
         goto out;
     }
-    err = cantor_journal_init(&st->mix.jw, CANTOR_CM_WSETS, CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
+    err = cantor_dirty_init(&st->mix.dw, CANTOR_CM_WSETS);
+    if (!err)
+        err = cantor_dirty_init(&st->mix.da, CANTOR_CM_APM);
+    if (!err)
+        err = cantor_journal_init(&st->mix.jw, CANTOR_CM_WSETS, CANTOR_CM_MAX_INPUTS * sizeof(int32_t));
     if (!err)
         err = cantor_journal_init(&st->mix.ja, CANTOR_CM_APM, 33 * sizeof(uint16_t));
     if (err)
@@ -225,6 +238,14 @@ int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c)
     p = (cm->mix.apm[cm->apm_idx] * (128 - wt) + cm->mix.apm[cm->apm_idx + 1] * wt) >> 11;
     if (wt >= 64)
         cm->apm_idx++; /* update the nearer bucket */
+    for (unsigned b = 0; b < 2 && c->node < 128; b++) {
+        /* the symbol's next decision uses one of these two APM rows: fetch them while this one is coded */
+        unsigned nn = c->node * 2 + b;
+        const uint16_t *row =
+            cm->mix.apm + ((c->field * 0x9e3779b1u ^ nn * 0x85ebca6bu) >> 20) % CANTOR_CM_APM * 33;
+        __builtin_prefetch(row);
+        __builtin_prefetch(row + 32);
+    }
     p = (cm->p_mix + 3 * p) >> 2;
     if (p < 1)
         p = 1;
@@ -243,6 +264,8 @@ void cantor_cm_update(struct cantor_cm *cm, const struct cantor_pctx *c, int bit
 
     cantor_journal_touch(&cm->mix.jw, cm->mix.w, cm->wset);
     cantor_journal_touch(&cm->mix.ja, apm, cm->apm_idx / 33);
+    cantor_dirty_touch(&cm->mix.dw, cm->wset);
+    cantor_dirty_touch(&cm->mix.da, cm->apm_idx / 33);
     for (unsigned i = 0; i < cm->n_in; i++)
         w[i] += (cm->st[i] * err) >> 16;
     apm[cm->apm_idx] = (uint16_t)(apm[cm->apm_idx] + ((target - apm[cm->apm_idx]) >> 6));

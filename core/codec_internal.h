@@ -28,11 +28,55 @@ struct cantor_rc_dec {
 };
 
 void cantor_rc_enc_init(struct cantor_rc_enc *e, struct cantor_buf *out);
-/* p1 = P(bit == 1) scaled to 1..4095. */
-void cantor_rc_enc_bit(struct cantor_rc_enc *e, int p1, int bit);
 enum cantor_err cantor_rc_enc_finish(struct cantor_rc_enc *e);
 void cantor_rc_dec_init(struct cantor_rc_dec *d, const uint8_t *in, size_t len);
-int cantor_rc_dec_bit(struct cantor_rc_dec *d, int p1);
+
+static inline uint32_t cantor_rc_split_(uint32_t x1, uint32_t x2, int p1)
+{
+    return x1 + (uint32_t)(((uint64_t)(x2 - x1) * (uint32_t)p1) >> 12);
+}
+
+/* p1 = P(bit == 1) scaled to 1..4095. */
+static inline void cantor_rc_enc_bit(struct cantor_rc_enc *e, int p1, int bit)
+{
+    uint32_t xmid = cantor_rc_split_(e->x1, e->x2, p1);
+
+    if (bit)
+        e->x2 = xmid;
+    else
+        e->x1 = xmid + 1;
+    while (((e->x1 ^ e->x2) & 0xff000000u) == 0) {
+        if (!e->err)
+            e->err = cantor_buf_append_byte(e->out, (uint8_t)(e->x2 >> 24));
+        e->x1 <<= 8;
+        e->x2 = (e->x2 << 8) | 255;
+    }
+}
+
+static inline uint8_t cantor_rc_next_(struct cantor_rc_dec *d)
+{
+    if (d->pos < d->len)
+        return d->in[d->pos++];
+    d->overrun++;
+    return 0;
+}
+
+static inline int cantor_rc_dec_bit(struct cantor_rc_dec *d, int p1)
+{
+    uint32_t xmid = cantor_rc_split_(d->x1, d->x2, p1);
+    int bit = d->x <= xmid;
+
+    if (bit)
+        d->x2 = xmid;
+    else
+        d->x1 = xmid + 1;
+    while (((d->x1 ^ d->x2) & 0xff000000u) == 0) {
+        d->x1 <<= 8;
+        d->x2 = (d->x2 << 8) | 255;
+        d->x = (d->x << 8) | cantor_rc_next_(d);
+    }
+    return bit;
+}
 
 /* ---- context mixing (codec_cm.c) ---- */
 #define CANTOR_CM_MAX_PRED   8
@@ -44,6 +88,7 @@ int cantor_rc_dec_bit(struct cantor_rc_dec *d, int p1);
 struct cantor_cm_mix {
     int32_t *w;                   /* CANTOR_CM_WSETS * CANTOR_CM_MAX_INPUTS */
     uint16_t *apm;                /* CANTOR_CM_APM * 33 */
+    struct cantor_dirty dw, da;   /* rows changed since they equalled the snapshot */
     struct cantor_journal jw, ja; /* initialised for carried states only */
 };
 

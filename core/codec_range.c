@@ -4,6 +4,7 @@
  * is settled. Pure integer arithmetic, so encoder and decoder agree on every machine.
  * The encoder appends to a caller-owned cantor_buf; the decoder reads a caller-owned byte range and
  * treats reads past the end as zero bytes (counted in `overrun` so callers can reject garbage).
+ * The per-bit functions are inline in codec_internal.h: they run once per coded decision.
  */
 #include "codec_internal.h"
 
@@ -13,27 +14,6 @@ void cantor_rc_enc_init(struct cantor_rc_enc *e, struct cantor_buf *out)
     e->x2 = 0xffffffffu;
     e->out = out;
     e->err = CANTOR_OK;
-}
-
-static inline uint32_t rc_split(uint32_t x1, uint32_t x2, int p1)
-{
-    return x1 + (uint32_t)(((uint64_t)(x2 - x1) * (uint32_t)p1) >> 12);
-}
-
-void cantor_rc_enc_bit(struct cantor_rc_enc *e, int p1, int bit)
-{
-    uint32_t xmid = rc_split(e->x1, e->x2, p1);
-
-    if (bit)
-        e->x2 = xmid;
-    else
-        e->x1 = xmid + 1;
-    while (((e->x1 ^ e->x2) & 0xff000000u) == 0) {
-        if (!e->err)
-            e->err = cantor_buf_append_byte(e->out, (uint8_t)(e->x2 >> 24));
-        e->x1 <<= 8;
-        e->x2 = (e->x2 << 8) | 255;
-    }
 }
 
 enum cantor_err cantor_rc_enc_finish(struct cantor_rc_enc *e)
@@ -48,14 +28,6 @@ enum cantor_err cantor_rc_enc_finish(struct cantor_rc_enc *e)
     return e->err;
 }
 
-static inline uint8_t rc_next(struct cantor_rc_dec *d)
-{
-    if (d->pos < d->len)
-        return d->in[d->pos++];
-    d->overrun++;
-    return 0;
-}
-
 void cantor_rc_dec_init(struct cantor_rc_dec *d, const uint8_t *in, size_t len)
 {
     d->x1 = 0;
@@ -66,22 +38,5 @@ void cantor_rc_dec_init(struct cantor_rc_dec *d, const uint8_t *in, size_t len)
     d->overrun = 0;
     d->x = 0;
     for (int i = 0; i < 4; i++)
-        d->x = (d->x << 8) | rc_next(d);
-}
-
-int cantor_rc_dec_bit(struct cantor_rc_dec *d, int p1)
-{
-    uint32_t xmid = rc_split(d->x1, d->x2, p1);
-    int bit = d->x <= xmid;
-
-    if (bit)
-        d->x2 = xmid;
-    else
-        d->x1 = xmid + 1;
-    while (((d->x1 ^ d->x2) & 0xff000000u) == 0) {
-        d->x1 <<= 8;
-        d->x2 = (d->x2 << 8) | 255;
-        d->x = (d->x << 8) | rc_next(d);
-    }
-    return bit;
+        d->x = (d->x << 8) | cantor_rc_next_(d);
 }

@@ -33,7 +33,7 @@ int cantor_squash(int d)
 }
 
 static int16_t stretch_tab[4096];
-static int16_t squash_full[4095]; /* squash(d) for d = -2047..2047, so the hot path is one load */
+int16_t cantor_squash_tab_[4095]; /* squash(d) for d = -2047..2047, so the hot path is one load */
 static int stretch_ready;
 
 static void stretch_init(void)
@@ -50,7 +50,7 @@ static void stretch_init(void)
     for (int i = pi; i < 4096; i++)
         stretch_tab[i] = 2047;
     for (int x = -2047; x <= 2047; x++)
-        squash_full[x + 2047] = (int16_t)cantor_squash(x);
+        cantor_squash_tab_[x + 2047] = (int16_t)cantor_squash(x);
     __atomic_store_n(&stretch_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -75,11 +75,6 @@ void cantor_predictor_free(struct cantor_predictor *p)
 static inline int stretch_fast(int p)
 {
     return stretch_tab[p];
-}
-
-int cantor_squash_fast(int d)
-{
-    return squash_full[d + 2047];
 }
 
 /* 65536 / (n + 1.5): learning rate of a cell seen n times. */
@@ -176,6 +171,54 @@ bool cantor_journal_op(struct cantor_journal *j, void *base, int op)
     return ok;
 }
 
+/* ---------------- rows changed since the snapshot ---------------- */
+enum cantor_err cantor_dirty_init(struct cantor_dirty *d, size_t rows)
+{
+    memset(d, 0, sizeof(*d));
+    d->mark = calloc(rows ? rows : 1, 1);
+    d->list = malloc((rows ? rows : 1) * sizeof(uint32_t));
+    if (!d->mark || !d->list) {
+        cantor_dirty_release(d);
+        return CANTOR_ERR_NOMEM;
+    }
+    d->rows = rows;
+    return CANTOR_OK;
+}
+
+void cantor_dirty_release(struct cantor_dirty *d)
+{
+    free(d->mark);
+    free(d->list);
+    memset(d, 0, sizeof(*d));
+}
+
+void cantor_dirty_clear(struct cantor_dirty *d)
+{
+    if (!d->mark)
+        return;
+    if (d->n > d->rows / 4)
+        memset(d->mark, 0, d->rows);
+    else
+        for (size_t i = 0; i < d->n; i++)
+            d->mark[d->list[i]] = 0;
+    d->n = 0;
+}
+
+void cantor_dirty_restore(struct cantor_dirty *d, void *base, const void *snap, size_t row_bytes)
+{
+    if (!d->mark)
+        return;
+    if (d->n > d->rows / 4) { /* scattered row copies cost more than one sequential copy */
+        memcpy(base, snap, d->rows * row_bytes);
+    } else {
+        for (size_t i = 0; i < d->n; i++) {
+            size_t o = (size_t)d->list[i] * row_bytes;
+            memcpy((uint8_t *)base + o, (const uint8_t *)snap + o, row_bytes);
+        }
+    }
+    cantor_dirty_clear(d);
+}
+
 /* ---------------- hashed context model ---------------- */
 /*
  * Cells live in buckets of 16 (one 64-byte cache line): a bucket is chosen by hashing the context
@@ -189,10 +232,8 @@ bool cantor_journal_op(struct cantor_journal *j, void *base, int op)
 
 struct ctxws {
     uint32_t *t;
-    uint8_t *dmark;  /* per bucket: written since reset */
-    uint32_t *dirty; /* the written buckets */
-    size_t n_dirty;
-    struct cantor_journal j; /* rows = buckets; only initialised for carried states */
+    struct cantor_dirty dirty; /* buckets written since reset */
+    struct cantor_journal j;   /* rows = buckets; only initialised for carried states */
 };
 
 struct ctxmodel {
@@ -213,8 +254,7 @@ static void ctxws_free(void *p)
     if (!w)
         return;
     free(w->t);
-    free(w->dmark);
-    free(w->dirty);
+    cantor_dirty_release(&w->dirty);
     cantor_journal_release(&w->j);
     free(w);
 }
@@ -229,9 +269,7 @@ static enum cantor_err ctxws_new(const struct ctxmodel *m, const uint32_t *t0, b
     if (!w)
         return CANTOR_ERR_NOMEM;
     w->t = malloc(n * sizeof(uint32_t));
-    w->dmark = calloc(m->n_buckets, 1);
-    w->dirty = malloc(m->n_buckets * sizeof(uint32_t));
-    if (!w->t || !w->dmark || !w->dirty ||
+    if (!w->t || cantor_dirty_init(&w->dirty, m->n_buckets) ||
         (journal && cantor_journal_init(&w->j, m->n_buckets, CM_BUCKET * sizeof(uint32_t)))) {
         ctxws_free(w);
         return CANTOR_ERR_NOMEM;
@@ -270,6 +308,14 @@ static unsigned ctxmodel_predict(struct cantor_predictor *pp, const struct canto
         m->idx[i] = m->bucket[i] + local;
         st[i] = (int16_t)stretch_fast(cell_p12(t[m->idx[i]]));
     }
+    if (j == 3)
+        for (unsigned i = 0; i < n; i++) {
+            /* the next decision starts a nibble: fetch both buckets it may need while this one is coded */
+            __builtin_prefetch(
+                t + ((cm_hash(c->ctx[i], c->node * 2, i) >> (32 - m->bits)) & ~(uint32_t)(CM_BUCKET - 1)));
+            __builtin_prefetch(t + ((cm_hash(c->ctx[i], c->node * 2 + 1, i) >> (32 - m->bits)) &
+                                    ~(uint32_t)(CM_BUCKET - 1)));
+        }
     m->n_idx = n;
     return n;
 }
@@ -284,29 +330,15 @@ static void ctxmodel_update(struct cantor_predictor *pp, const struct cantor_pct
         uint32_t b = m->idx[i] / CM_BUCKET;
         cantor_journal_touch(&w->j, w->t, b);
         w->t[m->idx[i]] = cell_update(w->t[m->idx[i]], bit, m->limit);
-        if (!w->dmark[b]) {
-            w->dmark[b] = 1;
-            w->dirty[w->n_dirty++] = b;
-        }
+        cantor_dirty_touch(&w->dirty, b);
     }
 }
 
 static void ctxmodel_reset(struct cantor_predictor *pp)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
-    struct ctxws *w = m->ws;
 
-    if (w->n_dirty > m->n_buckets / 8) {
-        memcpy(w->t, m->t0, sizeof(uint32_t) << m->bits);
-        memset(w->dmark, 0, m->n_buckets);
-    } else {
-        for (size_t i = 0; i < w->n_dirty; i++) {
-            size_t o = (size_t)w->dirty[i] * CM_BUCKET;
-            memcpy(w->t + o, m->t0 + o, CM_BUCKET * sizeof(uint32_t));
-            w->dmark[w->dirty[i]] = 0;
-        }
-    }
-    w->n_dirty = 0;
+    cantor_dirty_restore(&m->ws->dirty, m->ws->t, m->t0, CM_BUCKET * sizeof(uint32_t));
 }
 
 static enum cantor_err ctxmodel_snapshot(struct cantor_predictor *pp)
@@ -314,8 +346,7 @@ static enum cantor_err ctxmodel_snapshot(struct cantor_predictor *pp)
     struct ctxmodel *m = (struct ctxmodel *)pp;
 
     memcpy(m->t0, m->ws->t, sizeof(uint32_t) << m->bits);
-    memset(m->ws->dmark, 0, m->n_buckets);
-    m->ws->n_dirty = 0;
+    cantor_dirty_clear(&m->ws->dirty);
     return CANTOR_OK;
 }
 
@@ -427,7 +458,8 @@ enum cantor_err cantor_predictor_ctxmodel_new(unsigned table_bits, unsigned limi
 
 struct order0ws {
     uint32_t t[1 << ORDER0_BITS];
-    struct cantor_journal j; /* only initialised for carried states */
+    struct cantor_dirty dirty; /* rows written since reset */
+    struct cantor_journal j;   /* only initialised for carried states */
 };
 
 struct order0 {
@@ -453,6 +485,7 @@ static void order0_update(struct cantor_predictor *pp, const struct cantor_pctx 
 
     (void)c;
     cantor_journal_touch(&w->j, w->t, m->idx / ORDER0_ROW);
+    cantor_dirty_touch(&w->dirty, m->idx / ORDER0_ROW);
     w->t[m->idx] = cell_update(w->t[m->idx], bit, 60);
 }
 
@@ -460,7 +493,7 @@ static void order0_reset(struct cantor_predictor *pp)
 {
     struct order0 *m = (struct order0 *)pp;
 
-    memcpy(m->ws->t, m->t0, sizeof(m->t0));
+    cantor_dirty_restore(&m->ws->dirty, m->ws->t, m->t0, ORDER0_ROW * sizeof(uint32_t));
 }
 
 static enum cantor_err order0_snapshot(struct cantor_predictor *pp)
@@ -468,6 +501,7 @@ static enum cantor_err order0_snapshot(struct cantor_predictor *pp)
     struct order0 *m = (struct order0 *)pp;
 
     memcpy(m->t0, m->ws->t, sizeof(m->t0));
+    cantor_dirty_clear(&m->ws->dirty);
     return CANTOR_OK;
 }
 
@@ -492,6 +526,7 @@ static void order0ws_free(void *p)
 
     if (!w)
         return;
+    cantor_dirty_release(&w->dirty);
     cantor_journal_release(&w->j);
     free(w);
 }
@@ -509,7 +544,8 @@ static enum cantor_err order0_state_new(struct cantor_predictor *pp, void **ret)
     struct order0 *m = (struct order0 *)pp;
     struct order0ws *w = calloc(1, sizeof(*w));
 
-    if (!w || cantor_journal_init(&w->j, (1u << ORDER0_BITS) / ORDER0_ROW, ORDER0_ROW * sizeof(uint32_t))) {
+    if (!w || cantor_dirty_init(&w->dirty, (1u << ORDER0_BITS) / ORDER0_ROW) ||
+        cantor_journal_init(&w->j, (1u << ORDER0_BITS) / ORDER0_ROW, ORDER0_ROW * sizeof(uint32_t))) {
         order0ws_free(w);
         return CANTOR_ERR_NOMEM;
     }
@@ -560,7 +596,8 @@ enum cantor_err cantor_predictor_order0_new(struct cantor_predictor **ret_pred)
     if (!m)
         return CANTOR_ERR_NOMEM;
     m->ws = calloc(1, sizeof(*m->ws));
-    if (!m->ws) {
+    if (!m->ws || cantor_dirty_init(&m->ws->dirty, (1u << ORDER0_BITS) / ORDER0_ROW)) {
+        order0ws_free(m->ws);
         free(m);
         return CANTOR_ERR_NOMEM;
     }

@@ -85,6 +85,32 @@ static inline void cantor_journal_touch(struct cantor_journal *j, const void *ba
 /* op as for cantor_predictor_ops.journal; base is the table. */
 bool cantor_journal_op(struct cantor_journal *j, void *base, int op);
 
+/*
+ * Rows of a working table changed since it last equalled its snapshot, so that going back to the
+ * snapshot (before every cold or per-block warm chunk) copies those rows, not the whole table: a
+ * small block touches a few percent of the ~2 MB of tables, and the full copy was up to a fifth of
+ * its coding time.
+ */
+struct cantor_dirty {
+    uint8_t *mark;  /* per row: changed; NULL: not initialised (touch is a no-op) */
+    uint32_t *list; /* the changed rows */
+    size_t n, rows;
+};
+
+enum cantor_err cantor_dirty_init(struct cantor_dirty *d, size_t rows);
+void cantor_dirty_release(struct cantor_dirty *d);
+static inline void cantor_dirty_touch(struct cantor_dirty *d, size_t row)
+{
+    if (d->mark && !d->mark[row]) {
+        d->mark[row] = 1;
+        d->list[d->n++] = (uint32_t)row;
+    }
+}
+/* Copy the changed rows (the whole table when over a quarter changed) from snap to base; all clean after. */
+void cantor_dirty_restore(struct cantor_dirty *d, void *base, const void *snap, size_t row_bytes);
+/* The table now equals its snapshot (snapshot taken, or copied whole). */
+void cantor_dirty_clear(struct cantor_dirty *d);
+
 struct cantor_predictor {
     const struct cantor_predictor_ops *ops;
 };
@@ -106,6 +132,10 @@ void cantor_predictor_free(struct cantor_predictor *p);
 int cantor_squash(int d);  /* -2047..2047 -> 1..4095 */
 int cantor_stretch(int p); /* 0..4095 -> -2047..2047 */
 /* cantor_squash for d already in -2047..2047, by table; needs a predictor to have been created. */
-int cantor_squash_fast(int d);
+extern int16_t cantor_squash_tab_[4095];
+static inline int cantor_squash_fast(int d)
+{
+    return cantor_squash_tab_[d + 2047];
+}
 
 #endif

@@ -4,8 +4,11 @@
  *   CF_MODELS  model hash (32)         -> "CMV1" | n u32 | n x block u64 (the training blocks, in order)
  *   meta u.compress.active             -> model hash 32 | block the training ended at u64
  *   meta u.compress.compact            -> next u64 | end u64 | target model hash 32
+ *   meta u.compress.coder              -> hash of the untrained model of the binary that wrote them
  * A model version is rebuilt by training a fresh model on the deltas of its blocks and is accepted
  * only when the rebuilt hash equals the key, so a chunk decodes after a restart exactly as before.
+ * A binary whose coder differs (another untrained hash) cannot rebuild those versions: it drops their
+ * records and re-encodes every chunk from the stored canonical deltas (migrate_coder).
  */
 #include "daemon/compress.h"
 
@@ -26,6 +29,8 @@
 #define META_COMPACT     "compress.compact"
 #define META_KEY_ACTIVE  "u.compress.active"
 #define META_KEY_COMPACT "u.compress.compact"
+#define META_CODER       "compress.coder"
+#define META_KEY_CODER   "u.compress.coder"
 #define MAX_SCAN_CHUNKS  (1u << 26)
 
 struct model_slot {
@@ -729,6 +734,21 @@ out:
 
 /* ---- compaction ---- */
 
+/* A chunk whose model this binary cannot rebuild (written by another coder): replace it at any size. */
+static bool chunk_model_stale(struct cantor_compress *c, const struct cantor_chunk_info *info)
+{
+    static const uint8_t none[32];
+    uint8_t hash[32];
+    enum cantor_err err;
+
+    if (memcmp(info->model_hash, none, info->model_hash_len) == 0)
+        return false; /* raw: needs no model */
+    pthread_mutex_lock(&c->lock);
+    err = resolve_prefix(c, info->model_hash, info->model_hash_len, hash);
+    pthread_mutex_unlock(&c->lock);
+    return err == CANTOR_ERR_UNKNOWN_MODEL;
+}
+
 static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, const uint8_t target[32],
                                    bool *ret_replaced)
 {
@@ -739,7 +759,7 @@ static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, co
     uint8_t *old = NULL, *raw = NULL, k[8], codec = 0;
     size_t old_len = 0, raw_len = 0;
     uint64_t gen, head = 0;
-    bool empty = true;
+    bool empty = true, stale = false;
     enum cantor_err err;
 
     *ret_replaced = false;
@@ -753,6 +773,8 @@ static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, co
         err = cantor_chunk_parse_header(old, old_len, &info);
     if (!err && memcmp(info.model_hash, target, info.model_hash_len) == 0)
         goto out; /* already coded with the target */
+    if (!err)
+        stale = chunk_model_stale(c, &info);
     if (!err)
         err = cantor_store_get_delta_bytes(c->store, block, &raw, &raw_len);
     if (err == CANTOR_ERR_NOT_FOUND) {
@@ -777,7 +799,7 @@ static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, co
         err = CANTOR_ERR_MISMATCH;
         goto out;
     }
-    if (out.len >= old_len)
+    if (out.len >= old_len && !stale)
         goto out; /* the old chunk is as small: keep it (its model stays registered) */
     cantor_be64_put(k, block);
     pthread_mutex_lock(&c->write_lock);
@@ -926,6 +948,68 @@ static enum cantor_err count_chunk(const uint8_t *key, size_t klen, const uint8_
     return CANTOR_OK;
 }
 
+static enum cantor_err collect_key(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                                   void *ctx)
+{
+    struct cantor_store_batch *b = ctx;
+
+    (void)val;
+    (void)vlen;
+    return cantor_store_batch_del(b, CANTOR_CF_MODELS, key, klen);
+}
+
+/*
+ * The store's chunks and model versions were written by another coder (or by a version that did not
+ * record its coder): those versions no longer rebuild to their hashes. Drop their records, make the
+ * untrained model active, and queue every stored block for re-encoding; compaction replaces a chunk
+ * whose model is unknown whatever its size, and the trainer trains a new version as on a new store.
+ * One atomic batch, so a crash here repeats it. The canonical deltas are untouched: nothing is lost,
+ * and until a chunk is re-encoded, decoding it fails with "unknown model" (never wrong bytes).
+ */
+static enum cantor_err migrate_coder(struct cantor_compress *c)
+{
+    struct cantor_store_batch *b = NULL;
+    struct cantor_store_stats ss;
+    uint8_t *v = NULL;
+    size_t len = 0;
+    uint64_t head = 0;
+    bool empty = true;
+    enum cantor_err err = cantor_store_get_meta(c->store, META_CODER, &v, &len);
+
+    if (err == CANTOR_OK && len == 32 && memcmp(v, c->untrained, 32) == 0) {
+        free(v);
+        return CANTOR_OK;
+    }
+    free(v);
+    if (err && err != CANTOR_ERR_NOT_FOUND)
+        return err;
+    err = cantor_store_batch_new(c->store, &b);
+    if (!err)
+        err = cantor_store_scan(c->store, CANTOR_CF_MODELS, NULL, 0, MAX_SCAN_CHUNKS, collect_key, b);
+    if (!err)
+        err = cantor_store_batch_del(b, CANTOR_CF_META, META_KEY_ACTIVE, strlen(META_KEY_ACTIVE));
+    if (!err)
+        err = cantor_store_batch_del(b, CANTOR_CF_META, META_KEY_COMPACT, strlen(META_KEY_COMPACT));
+    if (!err)
+        err = cantor_store_head(c->store, &head, NULL, &empty);
+    if (!err && !empty)
+        err = cantor_store_stats(c->store, &ss);
+    if (!err && !empty)
+        err = save_compact(c, b, ss.first_retained, head, c->untrained);
+    if (!err)
+        err = cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_CODER, strlen(META_KEY_CODER), c->untrained,
+                                     32);
+    if (!err)
+        err = cantor_store_batch_commit(b);
+    cantor_store_batch_free(b);
+    if (!err && !empty)
+        log_warn("compress",
+                 "chunks of blocks %llu..%llu were written by another codec version: re-encoding them "
+                 "in the background from the stored deltas",
+                 (unsigned long long)ss.first_retained, (unsigned long long)head);
+    return err;
+}
+
 static void load_state(struct cantor_compress *c)
 {
     struct cantor_codec_model *m = NULL;
@@ -995,6 +1079,9 @@ enum cantor_err cantor_compress_new(struct cantor_store *store, const struct can
     cantor_codec_model_hash(m, c->untrained);
     memcpy(c->active, c->untrained, 32);
     cache_insert(c, c->untrained, m);
+    err = migrate_coder(c);
+    if (err)
+        goto fail;
     load_state(c);
     err = cantor_store_scan(store, CANTOR_CF_CHUNKS, NULL, 0, MAX_SCAN_CHUNKS, count_chunk, c);
     if (err)

@@ -7,7 +7,8 @@
  * store, as after a restart), warm chunks are produced, stats add up, rollback removes a chunk from
  * the stats, training promotes a model only with a smaller held-out size and registers it so a new
  * engine rebuilds the same version, compaction re-encodes old chunks with it and each still decodes,
- * and corrupt / truncated / unknown-model chunks fail with their precise errors.
+ * corrupt / truncated / unknown-model chunks fail with their precise errors, and a store written by
+ * another codec version is re-encoded.
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -335,6 +336,83 @@ START_TEST(test_bad_chunks)
 }
 END_TEST
 
+/* A model version record with no training blocks, as if registered by some binary. */
+static void put_model_record(struct cantor_store *store, const uint8_t hash[32])
+{
+    struct cantor_store_batch *b = NULL;
+
+    ck_assert_int_eq(cantor_store_batch_new(store, &b), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_batch_put(b, CANTOR_CF_MODELS, hash, 32, "CMV1\0\0\0\0", 8), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_batch_commit(b), CANTOR_OK);
+    cantor_store_batch_free(b);
+}
+
+/*
+ * A store written by another coder (its untrained model hashes differently): a new engine drops the
+ * model versions it cannot rebuild, queues every block, and compaction replaces the chunks whose
+ * model is unknown (here one whose model prefix names no version) even where the new chunk is
+ * larger. It happens once: the engine records its coder.
+ */
+START_TEST(test_coder_migration)
+{
+    static const uint8_t other_coder[32] = {0x11}, fake_model[32] = {0x22};
+    struct cantor_compress_stats st;
+    struct cantor_chunk_info info;
+    struct cantor_buf out;
+    struct rig r;
+    uint8_t *chunk = NULL, *v = NULL;
+    size_t clen = 0, vlen = 0;
+    uint64_t done = 0;
+    int warm;
+
+    rig_open(&r, true);
+    for (int i = 0; i < 4; i++)
+        apply(&r, i);
+    cantor_compress_free(r.c);
+    r.c = NULL;
+    /* what an older binary left behind */
+    ck_assert_int_eq(cantor_store_put_meta(r.store, "compress.coder", other_coder, 32), CANTOR_OK);
+    put_model_record(r.store, fake_model);
+    ck_assert_int_eq(cantor_store_get_chunk(r.store, FIRST + 1, &chunk, &clen), CANTOR_OK);
+    ck_assert_int_eq(cantor_chunk_parse_header(chunk, clen, &info), CANTOR_OK);
+    ck_assert_uint_ne(info.codec, CANTOR_CODEC_RAW);
+    memset(chunk + 7, 0x33, CANTOR_CHUNK_MODEL_PREFIX); /* a model no version has */
+    ck_assert_int_eq(cantor_store_put_chunk(r.store, FIRST + 1, chunk, clen), CANTOR_OK);
+    free(chunk);
+
+    ck_assert_int_eq(cantor_compress_new(r.store, NULL, &r.c), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_get_raw(r.store, CANTOR_CF_MODELS, fake_model, 32, &v, &vlen),
+                     CANTOR_ERR_NOT_FOUND);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert(!st.trained);
+    ck_assert_uint_le(st.compact_next, FIRST);
+    ck_assert_uint_eq(st.compact_end, FIRST + 3);
+    ck_assert_int_eq(cantor_store_get_chunk(r.store, FIRST + 1, &chunk, &clen), CANTOR_OK);
+    cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
+    ck_assert_int_eq(cantor_compress_decode(r.c, chunk, clen, &out), CANTOR_ERR_UNKNOWN_MODEL);
+    cantor_buf_release(&out);
+    free(chunk);
+    ck_assert_int_eq(cantor_compress_compact_step(r.c, 100, &done), CANTOR_OK);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_ge(st.compacted, 1);
+    ck_assert_uint_gt(st.compact_next, st.compact_end);
+    check_all(&r, r.c, 4, &warm); /* every chunk decodes again */
+    ck_assert_int_eq(cantor_store_get_meta(r.store, "compress.coder", &v, &vlen), CANTOR_OK);
+    ck_assert_uint_eq(vlen, 32);
+    ck_assert_mem_ne(v, other_coder, 32);
+    free(v);
+
+    /* once: a restart with the same coder keeps what is registered */
+    cantor_compress_free(r.c);
+    r.c = NULL;
+    put_model_record(r.store, fake_model);
+    ck_assert_int_eq(cantor_compress_new(r.store, NULL, &r.c), CANTOR_OK);
+    ck_assert_int_eq(cantor_store_get_raw(r.store, CANTOR_CF_MODELS, fake_model, 32, &v, &vlen), CANTOR_OK);
+    free(v);
+    rig_close(&r);
+}
+END_TEST
+
 START_TEST(test_encode_cold)
 {
     struct cantor_buf raw, out, back;
@@ -376,6 +454,7 @@ static Suite *compress_suite(void)
     tcase_add_test(tc, test_rollback);
     tcase_add_test(tc, test_train_promote_compact);
     tcase_add_test(tc, test_bad_chunks);
+    tcase_add_test(tc, test_coder_migration);
     tcase_add_test(tc, test_encode_cold);
     suite_add_tcase(s, tc);
     return s;
