@@ -121,76 +121,142 @@ struct timing {
     double enc, dec, max_enc, max_dec;
 };
 
-/*
- * With carried state the CM path is timed as a pass of its own over the stream: fresh contexts, CM
- * chunks only (compress without the zstd candidate, then decompress), so the adaptive pass that makes
- * the reported chunks neither repeats its work nor shares the caches with it. Adds the CPU times to
- * *tm and the chunk bytes to *ret_bytes; returns nonzero on a failed round trip.
- */
-static int carried_timed_pass(struct cantor_codec_model *m, const struct cantor_cli_deltas *ev, uint32_t k,
-                              struct prestate *ps, const struct cantor_codec_state *st, struct timing *tm,
-                              size_t *ret_bytes)
+/* Per block: canonical bytes -> CM payload (k = 1: the CM path alone) or chunk (k != 1, carried). */
+static enum cantor_err pass_encode(struct cantor_codec_model *m, struct cantor_codec_ctx *we, uint32_t k,
+                                   const struct cantor_buf *raw, struct cantor_buf *out)
 {
-    struct cantor_codec_ctx *we = NULL, *wd = NULL;
     struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
-    struct cantor_buf raw, chunk, back;
-    int failed = 0;
+    struct cantor_delta *d = NULL;
     enum cantor_err err;
 
-    o.try_zstd = false;
-    o.verify = false;
-    cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
-    cantor_buf_init(&chunk, CANTOR_CHUNK_MAX_LEN);
-    cantor_buf_init(&back, CANTOR_CHUNK_MAX_RAW);
-    err = cantor_codec_ctx_new(&we);
+    if (k != 1) {
+        o.try_zstd = false;
+        o.verify = false;
+        return cantor_codec_compress(m, we, &o, raw->data, raw->len, out, NULL);
+    }
+    err = cantor_delta_decode(raw->data, raw->len, &d);
     if (!err)
-        err = cantor_codec_ctx_new(&wd);
+        err = cantor_struct_encode(m, we, d, out);
+    if (err == CANTOR_ERR_UNSUPPORTED) { /* not structurable: the CM path does not apply */
+        out->len = 0;
+        err = CANTOR_OK;
+    }
+    if (!err && we)
+        err = cantor_codec_ctx_apply(we, d);
+    cantor_delta_free(d);
+    return err;
+}
+
+/* The inverse of pass_encode; an empty k = 1 payload stands for a block the CM path skipped. */
+static enum cantor_err pass_decode(struct cantor_codec_model *m, struct cantor_codec_ctx *wd, uint32_t k,
+                                   const struct cantor_delta *orig, size_t raw_len,
+                                   const struct cantor_buf *in, struct cantor_buf *back)
+{
+    struct cantor_delta *d = NULL;
+    enum cantor_err err;
+
+    if (k != 1)
+        return cantor_codec_decompress(m, wd, in->data, in->len, back);
+    if (in->len == 0)
+        return wd ? cantor_codec_ctx_apply(wd, orig) : CANTOR_OK;
+    err = cantor_struct_decode(m, wd, orig->block_number, in->data, in->len, raw_len / 23 + 1, &d);
+    if (!err)
+        err = cantor_delta_encode(d, back);
+    if (!err && wd)
+        err = cantor_codec_ctx_apply(wd, d);
+    cantor_delta_free(d);
+    return err;
+}
+
+/*
+ * The CM path, timed in passes of its own: every eval block encoded in order, then every block decoded
+ * in order, each with fresh contexts when warm. So the adaptive pass that makes the reported chunks
+ * (with its zstd and xz baselines, which flush the caches) neither repeats this work nor sits between
+ * the clock readings, and a decode does not find the block's model rows still cached by its encode.
+ * k = 1: canonical bytes -> delta -> structural+CM payload and back; k != 1: carried CM chunks (compress
+ * without the zstd candidate, decompress). Adds the CPU times to *tm and the payload or chunk bytes to
+ * *ret_bytes; bd (may be NULL) collects the breakdown of the encodes. Returns nonzero on a failed round
+ * trip.
+ */
+static int timed_pass(struct cantor_codec_model *m, const struct cantor_cli_deltas *ev, bool warm, uint32_t k,
+                      struct prestate *ps, const struct cantor_codec_state *st,
+                      struct cantor_codec_breakdown *bd, struct timing *tm, size_t *ret_bytes)
+{
+    struct cantor_codec_ctx *we = NULL, *wd = NULL;
+    struct cantor_buf raw, back, *out = NULL;
+    int failed = 0;
+    enum cantor_err err = CANTOR_OK;
+
+    cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&back, CANTOR_CHUNK_MAX_RAW);
+    out = calloc(ev->n, sizeof(*out));
+    if (!out)
+        return 1;
+    for (size_t i = 0; i < ev->n; i++)
+        cantor_buf_init(&out[i], CANTOR_CHUNK_MAX_LEN);
+    if (warm) {
+        err = cantor_codec_ctx_new(&we);
+        if (!err)
+            err = cantor_codec_ctx_new(&wd);
+        if (!err) {
+            cantor_codec_ctx_set_snapshot_interval(we, k);
+            cantor_codec_ctx_set_snapshot_interval(wd, k);
+            cantor_codec_ctx_set_state(we, st);
+            cantor_codec_ctx_set_state(wd, st);
+            /* a carried state is allocated once per stream, not per block: outside the timing */
+            err = cantor_codec_ctx_bind(we, m);
+            if (!err)
+                err = cantor_codec_ctx_bind(wd, m);
+        }
+    }
     if (err) {
         failed = 1;
         goto out;
     }
-    cantor_codec_ctx_set_snapshot_interval(we, k);
-    cantor_codec_ctx_set_snapshot_interval(wd, k);
-    cantor_codec_ctx_set_state(we, st);
-    cantor_codec_ctx_set_state(wd, st);
-    /* the state is allocated once per stream, not per block: outside the timing */
-    if (cantor_codec_ctx_bind(we, m) || cantor_codec_ctx_bind(wd, m)) {
-        failed = 1;
-        goto out;
-    }
-    for (size_t i = 0; i < ev->n && !failed; i++) {
-        double t0, t1;
-        raw.len = chunk.len = back.len = 0;
-        err = cantor_delta_encode(ev->d[i], &raw);
-        if (!err && st)
-            err = prestate_set(ps, ev->d[i]);
-        if (err) {
-            failed = 1;
-            break;
+    for (int phase = 0; phase < 2 && !failed; phase++) {
+        cantor_codec_model_set_breakdown(m, phase == 0 ? bd : NULL);
+        for (size_t i = 0; i < ev->n && !failed; i++) {
+            double t0, t1;
+            raw.len = back.len = 0;
+            err = cantor_delta_encode(ev->d[i], &raw);
+            if (!err && st)
+                err = prestate_set(ps, ev->d[i]);
+            if (err) {
+                failed = 1;
+                break;
+            }
+            t0 = now_s();
+            if (phase == 0)
+                err = pass_encode(m, we, k, &raw, &out[i]);
+            else
+                err = pass_decode(m, wd, k, ev->d[i], raw.len, &out[i], &back);
+            t1 = now_s() - t0;
+            if (phase == 0) {
+                tm->enc += t1;
+                tm->max_enc = t1 > tm->max_enc ? t1 : tm->max_enc;
+                *ret_bytes += out[i].len;
+            } else {
+                tm->dec += t1;
+                tm->max_dec = t1 > tm->max_dec ? t1 : tm->max_dec;
+                if (!err && (k != 1 || out[i].len) &&
+                    (back.len != raw.len || memcmp(back.data, raw.data, raw.len) != 0))
+                    err = CANTOR_ERR_MISMATCH;
+            }
+            if (err) {
+                fprintf(stderr, "cantor bench-codec: %s: cm path failed: %s\n", ev->name[i],
+                        cantor_err_str(err));
+                failed = 1;
+            }
         }
-        t0 = now_s();
-        err = cantor_codec_compress(m, we, &o, raw.data, raw.len, &chunk, NULL);
-        t1 = now_s() - t0;
-        tm->enc += t1;
-        tm->max_enc = t1 > tm->max_enc ? t1 : tm->max_enc;
-        t0 = now_s();
-        if (!err)
-            err = cantor_codec_decompress(m, wd, chunk.data, chunk.len, &back);
-        t1 = now_s() - t0;
-        tm->dec += t1;
-        tm->max_dec = t1 > tm->max_dec ? t1 : tm->max_dec;
-        if (err || back.len != raw.len || memcmp(back.data, raw.data, raw.len) != 0) {
-            fprintf(stderr, "cantor bench-codec: %s: carried cm path failed: %s\n", ev->name[i],
-                    cantor_err_str(err));
-            failed = 1;
-        }
-        *ret_bytes += chunk.len;
     }
+    cantor_codec_model_set_breakdown(m, NULL);
 out:
     cantor_codec_ctx_free(we);
     cantor_codec_ctx_free(wd);
+    for (size_t i = 0; i < ev->n; i++)
+        cantor_buf_release(&out[i]);
+    free(out);
     cantor_buf_release(&raw);
-    cantor_buf_release(&chunk);
     cantor_buf_release(&back);
     return failed;
 }
@@ -207,7 +273,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     int warm = 0, quick = 0, mode = 0, rc = CANTOR_EXIT_USAGE, failed = 0;
     size_t sum_raw = 0, sum_bytes = 0, sum_z = 0, sum_zd = 0, sum_xz = 0, sum_patch = 0, sum_long = 0;
     size_t codec_count[4] = {0, 0, 0, 0}, cm_bytes = 0;
-    double t_enc = 0, t_dec = 0, t_zstd = 0, t_max_enc = 0, t_max_dec = 0, t0, t1;
+    double t_enc = 0, t_dec = 0, t_zstd = 0, t_max_enc = 0, t_max_dec = 0, t0;
     struct cantor_codec_breakdown bd;
     int breakdown = 0;
     unsigned long snap_k = 1;
@@ -287,20 +353,17 @@ int cantor_cmd_bench_codec(int argc, char **argv)
         cantor_codec_ctx_set_state(wdec, &cst);
     }
     memset(&bd, 0, sizeof(bd));
-    if (warm && snap_k != 1) {
+    {
         struct timing tm = {0, 0, 0, 0};
-        failed |=
-            carried_timed_pass(m, &ev, (uint32_t)snap_k, &ps, stream_only ? NULL : &cst, &tm, &cm_bytes);
+        failed |= timed_pass(m, &ev, warm, (uint32_t)snap_k, &ps, warm && !stream_only ? &cst : NULL,
+                             breakdown ? &bd : NULL, &tm, &cm_bytes);
         t_enc = tm.enc;
         t_dec = tm.dec;
         t_max_enc = tm.max_enc;
         t_max_dec = tm.max_dec;
     }
-    if (breakdown && snap_k == 1)
-        cantor_codec_model_set_breakdown(m, &bd);
     for (size_t i = 0; i < ev.n; i++) {
         struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
-        struct cantor_delta *d1 = NULL, *d2 = NULL;
         uint8_t codec = 0;
         int ok;
 
@@ -316,50 +379,9 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             failed = 1;
             continue;
         }
-        /*
-         * The CM path alone, timed: canonical bytes -> structural+CM payload -> canonical bytes. The
-         * adaptive chunk below repeats the CM encode (untimed) next to the zstd candidate, timed apart.
-         * With carried state (k != 1) carried_timed_pass did this already.
-         */
-        if (!warm || snap_k == 1) {
-            t0 = now_s();
-            err = cantor_delta_decode(raw.data, raw.len, &d1);
-            if (!err)
-                err = cantor_struct_encode(m, wenc, d1, &tmp);
-            t1 = now_s() - t0;
-            t_enc += t1;
-            t_max_enc = t1 > t_max_enc ? t1 : t_max_enc;
-            if (!err) {
-                t0 = now_s();
-                err =
-                    cantor_struct_decode(m, wdec, d1->block_number, tmp.data, tmp.len, raw.len / 23 + 1, &d2);
-                if (!err)
-                    err = cantor_delta_encode(d2, &back);
-                t1 = now_s() - t0;
-                t_dec += t1;
-                t_max_dec = t1 > t_max_dec ? t1 : t_max_dec;
-            }
-            if (err == CANTOR_OK && (back.len != raw.len || memcmp(back.data, raw.data, raw.len) != 0))
-                err = CANTOR_ERR_MISMATCH;
-            if (err == CANTOR_ERR_UNSUPPORTED) /* not structurable: the CM path does not apply */
-                err = CANTOR_OK;
-            cm_bytes += tmp.len;
-            cantor_delta_free(d1);
-            cantor_delta_free(d2);
-            if (err) {
-                failed = 1;
-                fprintf(stderr, "cantor bench-codec: %s: cm path failed: %s\n", ev.name[i],
-                        cantor_err_str(err));
-            }
-        }
-        back.len = 0;
-        /* count each block once: the timed CM path, or with carried state the chunk's own attempt
-         * (which runs from the carried state; the timed path always starts from the prior) */
-        cantor_codec_model_set_breakdown(m, breakdown && snap_k != 1 ? &bd : NULL);
         t0 = now_s();
         err = cantor_codec_compress(m, wenc, &o, raw.data, raw.len, &chunk, &codec);
         t_chunk_enc += now_s() - t0;
-        cantor_codec_model_set_breakdown(m, breakdown && snap_k == 1 ? &bd : NULL);
         t0 = now_s();
         if (!err)
             err = cantor_codec_decompress(m, wdec, chunk.data, chunk.len, &back);
