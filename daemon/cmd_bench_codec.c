@@ -5,6 +5,8 @@
  * xz -9e; with --warm also zstd -19 --long over the whole stream and zstd -19 with the old values of
  * the touched keys as prefix, the --patch-from reference) computed on the same canonical bytes.
  * --snapshot-interval K (with --warm): carry the CM state across chunks, restarting every K blocks.
+ * --key-window W (with --warm): code each block as cantord does, from a fresh context with the state
+ * and the keys of the W blocks before it (instead of one context along the whole stream).
  * Exits 1 if any round trip fails.
  */
 #include <stdio.h>
@@ -121,6 +123,28 @@ struct timing {
     double enc, dec, max_enc, max_dec;
 };
 
+/*
+ * --key-window W: what cantord does (daemon/compress.c): every block gets a fresh context holding the
+ * state and the keys of the W blocks before it, instead of one context carried along the stream.
+ * Replaces *ctx by that context for block i. Outside the timing (the daemon reads those deltas from
+ * its store).
+ */
+static enum cantor_err window_ctx(const struct cantor_cli_deltas *ev, size_t i, size_t w,
+                                  const struct cantor_codec_state *st, struct cantor_codec_ctx **ctx)
+{
+    enum cantor_err err;
+
+    cantor_codec_ctx_free(*ctx);
+    *ctx = NULL;
+    err = cantor_codec_ctx_new(ctx);
+    if (err)
+        return err;
+    cantor_codec_ctx_set_state(*ctx, st);
+    for (size_t j = i > w ? i - w : 0; j < i && !err; j++)
+        err = cantor_codec_ctx_apply(*ctx, ev->d[j]);
+    return err;
+}
+
 /* Per block: canonical bytes -> CM payload (k = 1: the CM path alone) or chunk (k != 1, carried). */
 static enum cantor_err pass_encode(struct cantor_codec_model *m, struct cantor_codec_ctx *we, uint32_t k,
                                    const struct cantor_buf *raw, struct cantor_buf *out)
@@ -179,7 +203,7 @@ static enum cantor_err pass_decode(struct cantor_codec_model *m, struct cantor_c
  * trip.
  */
 static int timed_pass(struct cantor_codec_model *m, const struct cantor_cli_deltas *ev, bool warm, uint32_t k,
-                      struct prestate *ps, const struct cantor_codec_state *st,
+                      long kw, struct prestate *ps, const struct cantor_codec_state *st,
                       struct cantor_codec_breakdown *bd, struct timing *tm, size_t *ret_bytes)
 {
     struct cantor_codec_ctx *we = NULL, *wd = NULL;
@@ -221,6 +245,8 @@ static int timed_pass(struct cantor_codec_model *m, const struct cantor_cli_delt
             err = cantor_delta_encode(ev->d[i], &raw);
             if (!err && st)
                 err = prestate_set(ps, ev->d[i]);
+            if (!err && kw >= 0)
+                err = window_ctx(ev, i, (size_t)kw, st, phase == 0 ? &we : &wd);
             if (err) {
                 failed = 1;
                 break;
@@ -277,6 +303,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     struct cantor_codec_breakdown bd;
     int breakdown = 0;
     unsigned long snap_k = 1;
+    long key_window = -1; /* --key-window: per-block contexts, as cantord codes */
     double t_chunk_enc = 0, t_chunk_dec = 0;
     size_t sum_hdr = 0;
     enum cantor_err err;
@@ -306,9 +333,16 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                 fprintf(stderr, "cantor bench-codec: bad --snapshot-interval\n");
                 goto out;
             }
+        } else if (strcmp(argv[i], "--key-window") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            key_window = strtol(argv[++i], &end, 10);
+            if (!end || *end || key_window < 0 || key_window > 4096) {
+                fprintf(stderr, "cantor bench-codec: bad --key-window (0..4096)\n");
+                goto out;
+            }
         } else if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: cantor bench-codec --train PATH... --eval PATH... [--warm [--stream-only]] "
-                   "[--snapshot-interval K] [--quick] [--breakdown]\n");
+            printf("usage: cantor bench-codec --train PATH... --eval PATH... [--warm [--stream-only] "
+                   "[--snapshot-interval K | --key-window W]] [--quick] [--breakdown]\n");
             rc = CANTOR_EXIT_OK;
             goto out;
         } else if (mode == 1) {
@@ -319,9 +353,15 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                 goto out;
         } else {
             fprintf(stderr, "usage: cantor bench-codec --train PATH... --eval PATH... [--warm "
-                            "[--stream-only] [--snapshot-interval K]] [--quick] [--breakdown]\n");
+                            "[--stream-only] [--snapshot-interval K | --key-window W]] [--quick] "
+                            "[--breakdown]\n");
             goto out;
         }
+    }
+    if (key_window >= 0 && (!warm || stream_only || snap_k != 1)) {
+        fprintf(stderr,
+                "cantor bench-codec: --key-window needs --warm with the state, snapshot interval 1\n");
+        goto out;
     }
     if (ev.n == 0) {
         fprintf(stderr, "cantor bench-codec: no eval blocks\n");
@@ -355,8 +395,8 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     memset(&bd, 0, sizeof(bd));
     {
         struct timing tm = {0, 0, 0, 0};
-        failed |= timed_pass(m, &ev, warm, (uint32_t)snap_k, &ps, warm && !stream_only ? &cst : NULL,
-                             breakdown ? &bd : NULL, &tm, &cm_bytes);
+        failed |= timed_pass(m, &ev, warm, (uint32_t)snap_k, key_window, &ps,
+                             warm && !stream_only ? &cst : NULL, breakdown ? &bd : NULL, &tm, &cm_bytes);
         t_enc = tm.enc;
         t_dec = tm.dec;
         t_max_enc = tm.max_enc;
@@ -376,6 +416,11 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             continue;
         }
         if (warm && !stream_only && prestate_set(&ps, ev.d[i]) != CANTOR_OK) {
+            failed = 1;
+            continue;
+        }
+        if (key_window >= 0 && (window_ctx(&ev, i, (size_t)key_window, &cst, &wenc) != CANTOR_OK ||
+                                window_ctx(&ev, i, (size_t)key_window, &cst, &wdec) != CANTOR_OK)) {
             failed = 1;
             continue;
         }
@@ -433,6 +478,8 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     if (warm)
         printf("\"snapshot_interval\":%lu,\"zstd19_long_bytes\":%zu,\"zstd19_patch_bytes\":%zu,", snap_k,
                sum_long, sum_patch);
+    if (key_window >= 0)
+        printf("\"key_window\":%ld,", key_window);
     printf("\"header_bytes\":%zu,\"ratio_vs_zstd19_dict\":%.4f,\"codecs\":{\"raw\":%zu,\"zstd-dict\":%zu,"
            "\"cm\":%zu,\"cm-warm\":%zu},"
            "\"cm_path_bytes\":%zu,\"encode_mb_s\":%.2f,\"decode_mb_s\":%.2f,\"max_block_encode_ms\":%.2f,"

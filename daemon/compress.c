@@ -4,11 +4,12 @@
  *   CF_MODELS  model hash (32)         -> "CMV1" | n u32 | n x block u64 (the training blocks, in order)
  *   meta u.compress.active             -> model hash 32 | block the training ended at u64
  *   meta u.compress.compact            -> next u64 | end u64 | target model hash 32
- *   meta u.compress.coder              -> hash of the untrained model of the binary that wrote them
+ *   meta u.compress.coder              -> coder_id() of the binary that wrote them
  * A model version is rebuilt by training a fresh model on the deltas of its blocks and is accepted
  * only when the rebuilt hash equals the key, so a chunk decodes after a restart exactly as before.
- * A binary whose coder differs (another untrained hash) cannot rebuild those versions: it drops their
- * records and re-encodes every chunk from the stored canonical deltas (migrate_coder).
+ * A binary whose coder differs (another untrained hash or key window) cannot rebuild those versions
+ * or decode those chunks: it drops the records and re-encodes every chunk from the stored canonical
+ * deltas (migrate_coder).
  */
 #include "daemon/compress.h"
 
@@ -20,6 +21,7 @@
 #include <time.h>
 
 #include "core/hex.h"
+#include "core/keccak.h"
 #include "core/log.h"
 #include "daemon/thread.h"
 #include "storage/keys.h"
@@ -48,6 +50,7 @@ struct cantor_compress {
     size_t n_models;
     uint64_t tick;
     uint8_t active[32], untrained[32];
+    uint8_t coder[32];     /* what stored chunks depend on besides their model: see coder_id() */
     uint64_t trained_head; /* last block of the active model's training (0 with the untrained one) */
     struct cantor_compress_stats st;
     uint64_t rb_raw, rb_stored; /* the chunk a pending rollback removes */
@@ -101,6 +104,38 @@ static bool state_lookup(void *arg, const uint8_t addr[20], uint8_t kind, const 
     return known;
 }
 
+/*
+ * The stream-local tables of a warm chunk: the deltas of the CANTOR_COMPRESS_KEY_WINDOW blocks before
+ * `block`, applied in order, so addresses and slots seen there are coded as references (a few bits)
+ * instead of 20 or 32 literal bytes, and their code feeds the match model. They are the chunk's own
+ * ancestors in the store, which a later decoder reads back exactly as the encoder did (a reorg that
+ * replaces one also rolls the chunk back). The window stops at the first block without a delta:
+ * before the first followed block, or pruned (a chunk whose window was pruned then fails its
+ * checksum: an error, never wrong bytes).
+ */
+static enum cantor_err apply_window(struct cantor_compress *c, uint64_t block, struct cantor_codec_ctx *ctx)
+{
+    struct cantor_delta *d[CANTOR_COMPRESS_KEY_WINDOW];
+    size_t n = 0;
+    enum cantor_err err = CANTOR_OK;
+
+    for (uint64_t j = block; j > 0 && n < CANTOR_COMPRESS_KEY_WINDOW; j--) {
+        err = cantor_store_get_delta(c->store, j - 1, &d[n]);
+        if (err == CANTOR_ERR_NOT_FOUND) {
+            err = CANTOR_OK;
+            break;
+        }
+        if (err)
+            break;
+        n++;
+    }
+    for (size_t i = n; i > 0 && !err; i--)
+        err = cantor_codec_ctx_apply(ctx, d[i - 1]);
+    for (size_t i = 0; i < n; i++)
+        cantor_delta_free(d[i]);
+    return err;
+}
+
 static enum cantor_err warm_ctx(struct cantor_compress *c, uint64_t block, struct lookup_arg *la,
                                 struct cantor_codec_ctx **ret_ctx)
 {
@@ -115,7 +150,12 @@ static enum cantor_err warm_ctx(struct cantor_compress *c, uint64_t block, struc
     st.lookup = state_lookup;
     st.arg = la;
     cantor_codec_ctx_set_state(*ret_ctx, &st);
-    return CANTOR_OK;
+    err = apply_window(c, block, *ret_ctx);
+    if (err) {
+        cantor_codec_ctx_free(*ret_ctx);
+        *ret_ctx = NULL;
+    }
+    return err;
 }
 
 /* ---- model registry ---- */
@@ -948,6 +988,20 @@ static enum cantor_err count_chunk(const uint8_t *key, size_t klen, const uint8_
     return CANTOR_OK;
 }
 
+/* The untrained model's hash (it covers the coder's format) and the key window of warm chunks. */
+static void coder_id(struct cantor_compress *c)
+{
+    struct cantor_keccak k;
+    uint8_t w[4];
+
+    cantor_be32_put(w, CANTOR_COMPRESS_KEY_WINDOW);
+    cantor_keccak256_init(&k);
+    cantor_keccak_update(&k, "cantor-compress-coder/1", 23);
+    cantor_keccak_update(&k, c->untrained, 32);
+    cantor_keccak_update(&k, w, 4);
+    cantor_keccak_final(&k, c->coder, 32);
+}
+
 static enum cantor_err collect_key(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                                    void *ctx)
 {
@@ -976,7 +1030,7 @@ static enum cantor_err migrate_coder(struct cantor_compress *c)
     bool empty = true;
     enum cantor_err err = cantor_store_get_meta(c->store, META_CODER, &v, &len);
 
-    if (err == CANTOR_OK && len == 32 && memcmp(v, c->untrained, 32) == 0) {
+    if (err == CANTOR_OK && len == 32 && memcmp(v, c->coder, 32) == 0) {
         free(v);
         return CANTOR_OK;
     }
@@ -997,8 +1051,7 @@ static enum cantor_err migrate_coder(struct cantor_compress *c)
     if (!err && !empty)
         err = save_compact(c, b, ss.first_retained, head, c->untrained);
     if (!err)
-        err = cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_CODER, strlen(META_KEY_CODER), c->untrained,
-                                     32);
+        err = cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_CODER, strlen(META_KEY_CODER), c->coder, 32);
     if (!err)
         err = cantor_store_batch_commit(b);
     cantor_store_batch_free(b);
@@ -1079,6 +1132,7 @@ enum cantor_err cantor_compress_new(struct cantor_store *store, const struct can
     cantor_codec_model_hash(m, c->untrained);
     memcpy(c->active, c->untrained, 32);
     cache_insert(c, c->untrained, m);
+    coder_id(c);
     err = migrate_coder(c);
     if (err)
         goto fail;

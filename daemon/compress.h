@@ -33,6 +33,7 @@
 #define CANTOR_COMPRESS_MAX_TRAIN_BLOCKS      1024u /* newest blocks one training reads */
 #define CANTOR_COMPRESS_COMPACT_STEP_DEFAULT  16u   /* chunks re-encoded per trainer wake-up */
 #define CANTOR_COMPRESS_MAX_MODELS            8u    /* model versions kept in memory */
+#define CANTOR_COMPRESS_KEY_WINDOW            32u   /* earlier blocks whose keys a warm chunk refers to */
 
 struct cantor_compress_opts {
     uint64_t train_blocks;  /* 0 = default; blocks needed before the first training */
