@@ -3,7 +3,7 @@
  *   CF_CHUNKS  block (BE u64)          -> chunk (docs/formats.md "Chunk container")
  *   CF_MODELS  model hash (32)         -> "CMV1" | n u32 | n x block u64 (the training blocks, in order)
  *   meta u.compress.active             -> model hash 32 | block the training ended at u64
- *   meta u.compress.compact            -> next u64 | end u64 | target model hash 32
+ *   meta u.compress.compact            -> next u64 | end u64 | target model hash 32 [| force u8]
  *   meta u.compress.coder              -> coder_id() of the binary that wrote them
  * A model version is rebuilt by training a fresh model on the deltas of its blocks and is accepted
  * only when the rebuilt hash equals the key, so a chunk decodes after a restart exactly as before.
@@ -51,6 +51,7 @@ struct cantor_compress {
     uint64_t tick;
     uint8_t active[32], untrained[32];
     uint8_t coder[32];     /* what stored chunks depend on besides their model: see coder_id() */
+    bool compact_force;    /* the compaction range must be re-encoded whatever the chunks (migrate_coder) */
     uint64_t trained_head; /* last block of the active model's training (0 with the untrained one) */
     struct cantor_compress_stats st;
     uint64_t rb_raw, rb_stored; /* the chunk a pending rollback removes */
@@ -640,17 +641,17 @@ static enum cantor_err holdout_bytes(struct cantor_compress *c, struct cantor_co
     return err;
 }
 
-static enum cantor_err save_compact(struct cantor_compress *c, struct cantor_store_batch *b, uint64_t next,
-                                    uint64_t end, const uint8_t target[32])
+static enum cantor_err save_compact(struct cantor_store_batch *b, uint64_t next, uint64_t end,
+                                    const uint8_t target[32], bool force)
 {
-    uint8_t v[48];
+    uint8_t v[49];
 
     cantor_be64_put(v, next);
     cantor_be64_put(v + 8, end);
     memcpy(v + 16, target, 32);
-    (void)c;
+    v[48] = force;
     return cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_COMPACT, strlen(META_KEY_COMPACT), v,
-                                  sizeof(v));
+                                  force ? 49 : 48);
 }
 
 /* Register the version and make it active, with the compaction range, in one batch. */
@@ -661,8 +662,12 @@ static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_mo
     struct cantor_store_batch *b = NULL;
     uint8_t *rec = NULL, act[40];
     size_t rlen = 0;
+    bool force;
     enum cantor_err err = model_record(blocks, n, &rec, &rlen);
 
+    pthread_mutex_lock(&c->lock);
+    force = c->compact_force; /* a re-encoding of another coder's chunks goes on over the new range */
+    pthread_mutex_unlock(&c->lock);
     if (!err)
         err = cantor_store_batch_new(c->store, &b);
     if (!err)
@@ -672,7 +677,7 @@ static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_mo
     if (!err)
         err = cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_ACTIVE, strlen(META_KEY_ACTIVE), act, 40);
     if (!err)
-        err = save_compact(c, b, first, head, hash);
+        err = save_compact(b, first, head, hash, force);
     if (!err)
         err = cantor_store_batch_commit(b);
     cantor_store_batch_free(b);
@@ -790,7 +795,7 @@ static bool chunk_model_stale(struct cantor_compress *c, const struct cantor_chu
 }
 
 static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, const uint8_t target[32],
-                                   bool *ret_replaced)
+                                   bool force, bool *ret_replaced)
 {
     struct cantor_chunk_info info;
     struct cantor_codec_model *m = NULL;
@@ -811,10 +816,10 @@ static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, co
     err = cantor_store_get_chunk(c->store, block, &old, &old_len);
     if (!err)
         err = cantor_chunk_parse_header(old, old_len, &info);
-    if (!err && memcmp(info.model_hash, target, info.model_hash_len) == 0)
+    if (!err && !force && memcmp(info.model_hash, target, info.model_hash_len) == 0)
         goto out; /* already coded with the target */
     if (!err)
-        stale = chunk_model_stale(c, &info);
+        stale = force || chunk_model_stale(c, &info);
     if (!err)
         err = cantor_store_get_delta_bytes(c->store, block, &raw, &raw_len);
     if (err == CANTOR_ERR_NOT_FOUND) {
@@ -879,7 +884,7 @@ enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t
     struct cantor_store_batch *b = NULL;
     uint8_t target[32];
     uint64_t next, end, done = 0;
-    bool replaced;
+    bool replaced, force;
     enum cantor_err err = CANTOR_OK;
 
     if (ret_done)
@@ -889,10 +894,11 @@ enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t
     pthread_mutex_lock(&c->lock);
     next = c->st.compact_next;
     end = c->st.compact_end;
+    force = c->compact_force;
     memcpy(target, c->active, 32);
     pthread_mutex_unlock(&c->lock);
     while (!err && next <= end && done < max_blocks) {
-        err = compact_one(c, next, target, &replaced);
+        err = compact_one(c, next, target, force, &replaced);
         if (err == CANTOR_ERR_MISMATCH)
             err = CANTOR_OK; /* logged; the old chunk stays valid */
         if (err)
@@ -901,16 +907,20 @@ enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t
         done++;
     }
     if (done) {
-        /* Progress survives a restart; a block redone after a crash is skipped by its model hash. */
+        /* Progress survives a restart; a block redone after a crash is skipped by its model hash
+         * (or, when forced, coded again: same bytes). */
         err = err ? err : cantor_store_batch_new(c->store, &b);
         if (!err)
-            err = save_compact(c, b, next, end, target);
+            err = save_compact(b, next, end, target, force && next <= end);
         if (!err)
             err = cantor_store_batch_commit(b);
         cantor_store_batch_free(b);
         pthread_mutex_lock(&c->lock);
-        if (memcmp(c->active, target, 32) == 0 && c->st.compact_end == end)
+        if (memcmp(c->active, target, 32) == 0 && c->st.compact_end == end) {
             c->st.compact_next = next;
+            if (next > end)
+                c->compact_force = false;
+        }
         pthread_mutex_unlock(&c->lock);
     }
     if (ret_done)
@@ -1015,8 +1025,10 @@ static enum cantor_err collect_key(const uint8_t *key, size_t klen, const uint8_
 /*
  * The store's chunks and model versions were written by another coder (or by a version that did not
  * record its coder): those versions no longer rebuild to their hashes. Drop their records, make the
- * untrained model active, and queue every stored block for re-encoding; compaction replaces a chunk
- * whose model is unknown whatever its size, and the trainer trains a new version as on a new store.
+ * untrained model active, and queue every stored block for a forced re-encoding (every chunk is
+ * replaced whatever its model and size, also where the model still resolves but the key window
+ * changed; a promotion meanwhile keeps the range forced), and the trainer trains anew as on a new
+ * store.
  * One atomic batch, so a crash here repeats it. The canonical deltas are untouched: nothing is lost,
  * and until a chunk is re-encoded, decoding it fails with "unknown model" (never wrong bytes).
  */
@@ -1049,7 +1061,7 @@ static enum cantor_err migrate_coder(struct cantor_compress *c)
     if (!err && !empty)
         err = cantor_store_stats(c->store, &ss);
     if (!err && !empty)
-        err = save_compact(c, b, ss.first_retained, head, c->untrained);
+        err = save_compact(b, ss.first_retained, head, c->untrained, true);
     if (!err)
         err = cantor_store_batch_put(b, CANTOR_CF_META, META_KEY_CODER, strlen(META_KEY_CODER), c->coder, 32);
     if (!err)
@@ -1084,10 +1096,11 @@ static void load_state(struct cantor_compress *c)
     }
     free(v);
     v = NULL;
-    if (cantor_store_get_meta(c->store, META_COMPACT, &v, &len) == CANTOR_OK && len == 48 &&
+    if (cantor_store_get_meta(c->store, META_COMPACT, &v, &len) == CANTOR_OK && (len == 48 || len == 49) &&
         memcmp(v + 16, c->active, 32) == 0) {
         c->st.compact_next = cantor_be64_get(v);
         c->st.compact_end = cantor_be64_get(v + 8);
+        c->compact_force = len == 49 && v[48] == 1;
     }
     free(v);
     memcpy(c->st.active_model, c->active, 32);
