@@ -44,8 +44,9 @@ static void model_rehash(struct cantor_codec_model *m)
 
     cantor_keccak256_init(&k);
     /* /2: the structural coder of codec2 (tiered mapping search, flat literals, code runs);
-     * /3: codec3's value coder (changes of the block reused: V_DMRU, 4-bit value types) */
-    cantor_keccak_update(&k, "cantor-codec-model/3", 20);
+     * /3: codec3's value coder (changes of the block reused: V_DMRU, 4-bit value types);
+     * /5: coder 5's struct-member slots (S_MAPO) */
+    cantor_keccak_update(&k, "cantor-codec-model/5", 20);
     cantor_cm_version_hash(m->cm, h);
     cantor_keccak_update(&k, h, 32);
     if (m->zd) {

@@ -154,6 +154,7 @@ enum cantor_err cantor_kmap_put(struct cantor_kmap *km, const uint8_t *key, size
 /* ---------------- structural coder ---------------- */
 #define MAP_IDX       32 /* keccak(key . idx), idx < MAP_IDX (Solidity order) */
 #define MAPV_IDX      8  /* keccak(idx . key) (Vyper order) */
+#define MAP_SHALLOW   10 /* indexes below this are searched for every key of every block */
 #define ARR_OFF       (1u << 16)
 #define MAX_CANDS     4096
 #define MRU_N         16
@@ -184,6 +185,7 @@ enum field {
     F_AREF2,       /* learned-dictionary address refs */
     F_SREF2,       /* warm slot refs */
     F_SSMALL2,     /* array slot offsets */
+    F_SOFF,        /* struct member offsets of S_MAPO */
     F_VTYPE = 32,  /* + kind * 2 + which */
     F_VSMALL = 48, /* + kind * 2 + which */
     F_VLIT = 64,
@@ -193,7 +195,9 @@ enum field {
     F_INT_MANT = 128, /* + field of the integer */
 };
 
-enum slot_type { S_SMALL, S_MAP, S_MAPV, S_ARR, S_DICT, S_WARM, S_LIT, S__N };
+/* S_MAPO: keccak(key . idx) + off, 1 <= off <= MAPO_MAX: a member of a struct in a mapping */
+enum slot_type { S_SMALL, S_MAP, S_MAPV, S_ARR, S_DICT, S_WARM, S_LIT, S_MAPO, S__N };
+#define MAPO_MAX 7
 /* V_DMRU: new = old +/- a recent large change of this block (a transfer's two sides, a deposit) */
 /* V_DBIG_*: new = old +/- a change wider than 64 bits (token amounts), its bytes coded literally */
 /* V_PRED: the value a known contract rule computes from values coded before (see pair_predict) */
@@ -719,7 +723,7 @@ static bool shallow_find(struct sc *s, const uint8_t slot[32], uint32_t lim, str
  */
 static bool find_hit(struct sc *s, const uint8_t contract[20], const uint8_t slot[32], struct slot_hit *ret)
 {
-    static const uint32_t tiers[] = {4, 10, MAP_IDX};
+    static const uint32_t tiers[] = {4, MAP_SHALLOW, MAP_IDX};
     uint8_t dk[21];
     long f = -1;
 
@@ -763,6 +767,23 @@ static bool find_hit(struct sc *s, const uint8_t contract[20], const uint8_t slo
     if (f >= 0)
         *ret = s->hit[f];
     return f >= 0;
+}
+
+/*
+ * Encoder: the slot's (key, index) among what find_hit has already expanded for this block (the
+ * shallow memo and the hits table), without expanding more: the cheap lookup for struct members.
+ */
+static bool find_known(struct sc *s, const uint8_t slot[32], struct slot_hit *ret)
+{
+    long f;
+
+    if (!s->training && shallow_find(s, slot, MAP_SHALLOW, ret))
+        return true;
+    f = cantor_kmap_find(&s->hits, slot);
+    if (f < 0)
+        return false;
+    *ret = s->hit[f];
+    return true;
 }
 
 static void add_cand_addr(struct sc *s, const uint8_t addr[20])
@@ -1246,7 +1267,7 @@ static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h,
                       uint64_t *prev_small)
 {
     uint32_t t = S_LIT, cx[3];
-    uint64_t v = 0, v2 = 0;
+    uint64_t v = 0, v2 = 0, v3 = 0;
     struct slot_hit hit;
     long f;
 
@@ -1290,6 +1311,18 @@ static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h,
                 goto chosen;
             }
         }
+        /* a struct member: the mapping slot below it (the search above already expanded the keys) */
+        for (uint32_t off = 1; off <= MAPO_MAX && !s->err; off++) {
+            uint8_t base[32], d[32] = {0};
+            d[31] = (uint8_t)off;
+            if (word_sub(slot, d, base) && find_known(s, base, &hit) && hit.type == S_MAP) {
+                t = S_MAPO;
+                v = hit.key;
+                v2 = hit.idx;
+                v3 = off;
+                goto chosen;
+            }
+        }
     }
 chosen:
     cx[0] = 0;
@@ -1310,15 +1343,18 @@ chosen:
         u64_to_word(v, slot);
         break;
     case S_MAP:
-    case S_MAPV: {
-        uint8_t buf[64] = {0};
+    case S_MAPV:
+    case S_MAPO: {
+        uint8_t buf[64] = {0}, d[32] = {0};
         v = cint(s, F_SKEY, v, cx, 3);
         v2 = cint(s, F_SIDX, v2, cx, 3);
-        if (v >= s->cands.n || v2 >= (t == S_MAP ? MAP_IDX : MAPV_IDX)) {
+        if (t == S_MAPO)
+            v3 = csym(s, F_SOFF, 3, (uint32_t)v3, cx, 3);
+        if (v >= s->cands.n || v2 >= (t == S_MAPV ? MAPV_IDX : MAP_IDX) || (t == S_MAPO && v3 == 0)) {
             s->err = CANTOR_ERR_CORRUPT;
             break;
         }
-        if (t == S_MAP) {
+        if (t != S_MAPV) {
             memcpy(buf, cantor_kmap_key(&s->cands, v), 32);
             buf[63] = (uint8_t)v2;
         } else {
@@ -1326,6 +1362,9 @@ chosen:
             memcpy(buf + 32, cantor_kmap_key(&s->cands, v), 32);
         }
         cantor_keccak256(buf, 64, slot);
+        d[31] = (uint8_t)v3;
+        if (t == S_MAPO && !word_add(slot, d, true, slot))
+            s->err = CANTOR_ERR_CORRUPT;
         break;
     }
     case S_ARR: {
