@@ -93,5 +93,24 @@ expect 1 "missing bundle file" "$CANTOR" decompress --model "$TMP/none.bundle" "
 expect 2 "--model with --train" "$CANTOR" decompress --model "$TMP/short.bundle" --train "$D/test_01.json" \
     "$TMP/t.chunk" "$TMP/t.raw"
 
+# The codec benchmark, quick (the full run is bench/codec.sh): trains on recorded blocks, codes others,
+# checks every round trip (exit 1 on a failed one) and prints the baselines from the same run.
+G=$DATA/erigon-rpc-tests/mainnet/debug_traceBlockByNumber
+expect 0 "bench-codec cold" "$CANTOR" bench-codec --train "$D/test_01.json" "$D/test_02.json" \
+    --eval "$D/test_05.json" "$D/test_11.json" --quick
+grep_out '"summary":true,"regime":"cold".*"zstd19_dict_bytes":[0-9]+,"xz9e_bytes":[0-9]+' "cold summary"
+grep_out '"encode_mb_s":[0-9.]+,"decode_mb_s":[0-9.]+' "cold speeds"
+if grep -q '"roundtrip":false' "$TMP/out"; then fail=$((fail + 1)); echo "FAIL: a cold round trip"; fi
+expect 0 "bench-codec warm" "$CANTOR" bench-codec --train "$D/test_01.json" --eval "$G" --warm --quick
+grep_out '"zstd19_long_bytes":[0-9]+,"zstd19_patch_bytes":[0-9]+' "warm baselines"
+expect 0 "bench-codec carried" "$CANTOR" bench-codec --train "$D/test_01.json" --eval "$G" --warm \
+    --snapshot-interval 2 --quick
+expect 0 "bench-codec key window" "$CANTOR" bench-codec --train "$D/test_01.json" --eval "$G" --warm \
+    --key-window 1 --quick
+grep_out '"key_window":1,' "key window in the summary"
+expect 2 "bench-codec --key-window without --warm" "$CANTOR" bench-codec --train "$D/test_01.json" \
+    --eval "$G" --key-window 1
+expect 2 "bench-codec bad --key-window" "$CANTOR" bench-codec --eval "$G" --warm --key-window -3
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
