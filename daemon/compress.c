@@ -878,6 +878,40 @@ out:
     return err;
 }
 
+enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n, uint8_t **ret_chunk,
+                                          size_t *ret_len)
+{
+    struct cantor_chunk_info info;
+    uint8_t *chunk = NULL, target[32];
+    size_t len = 0;
+    bool pending, replaced = false;
+    enum cantor_err err;
+
+    if (!c || !ret_chunk || !ret_len)
+        return CANTOR_ERR_INVALID;
+    err = cantor_store_get_chunk(c->store, n, &chunk, &len);
+    if (err)
+        return err;
+    pthread_mutex_lock(&c->lock);
+    pending = c->compact_force && n >= c->st.compact_next && n <= c->st.compact_end;
+    memcpy(target, c->active, 32);
+    pthread_mutex_unlock(&c->lock);
+    if (cantor_chunk_parse_header(chunk, len, &info) == CANTOR_OK &&
+        (pending || chunk_model_stale(c, &info)) && compact_one(c, n, target, true, &replaced) == CANTOR_OK &&
+        replaced) {
+        free(chunk);
+        chunk = NULL;
+        err = cantor_store_get_chunk(c->store, n, &chunk, &len);
+    }
+    if (err) {
+        free(chunk);
+        return err;
+    }
+    *ret_chunk = chunk;
+    *ret_len = len;
+    return CANTOR_OK;
+}
+
 enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks,
                                              uint64_t *ret_done)
 {
@@ -1203,6 +1237,11 @@ static enum cantor_err api_bundle(void *arg, const uint8_t *prefix, size_t plen,
     return cantor_compress_model_bundle(arg, prefix, plen, out);
 }
 
+static enum cantor_err api_chunk(void *arg, uint64_t n, uint8_t **ret_chunk, size_t *ret_len)
+{
+    return cantor_compress_get_chunk(arg, n, ret_chunk, ret_len);
+}
+
 static void api_stats(void *arg, struct cantor_api_codec_stats *ret)
 {
     struct cantor_compress_stats st;
@@ -1232,7 +1271,7 @@ const struct cantor_api_codec *cantor_compress_api(struct cantor_compress *c)
 {
     if (!c)
         return NULL;
-    c->api = (struct cantor_api_codec){c, api_decode, api_encode, api_stats, api_bundle};
+    c->api = (struct cantor_api_codec){c, api_decode, api_encode, api_stats, api_bundle, api_chunk};
     return &c->api;
 }
 

@@ -69,6 +69,13 @@ const struct cantor_block_hook *cantor_compress_hook(struct cantor_compress *c);
 enum cantor_err cantor_compress_start(struct cantor_compress *c); /* start the trainer thread */
 void cantor_compress_stop(struct cantor_compress *c);             /* ask it to stop (non-blocking) */
 
+/*
+ * Block n's chunk as this binary decodes it: the stored one, or, where the re-encoding that follows a
+ * coder change (migrate_coder) has not reached it yet, one coded now from the stored delta and
+ * written in its place, so a served chunk always decodes. *ret_chunk is malloc'd; NOT_FOUND: none.
+ */
+enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n, uint8_t **ret_chunk,
+                                          size_t *ret_len);
 /* Chunk -> canonical bytes appended to out; the model and (warm) parent state come from the store. */
 enum cantor_err cantor_compress_decode(struct cantor_compress *c, const uint8_t *chunk, size_t len,
                                        struct cantor_buf *out);

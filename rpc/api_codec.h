@@ -36,6 +36,9 @@ struct cantor_api_codec {
     void (*stats)(void *arg, struct cantor_api_codec_stats *ret);
     /* The model bundle of the model whose hash starts with prefix (plen 0 = the active model). */
     enum cantor_err (*bundle)(void *arg, const uint8_t *prefix, size_t plen, struct cantor_buf *out);
+    /* Block n's chunk as this binary decodes it (re-coded first if an upgrade left it stale);
+     * *ret_chunk malloc'd, caller frees; CANTOR_ERR_NOT_FOUND: none. */
+    enum cantor_err (*chunk)(void *arg, uint64_t n, uint8_t **ret_chunk, size_t *ret_len);
 };
 
 /* The codec routes (rpc/handlers_codec.c), listed in the route table of rpc/handlers.c. */

@@ -71,7 +71,10 @@ enum cantor_err cantor_api_h_block_compressed(void *c, const struct cantor_http_
 
     if (cantor_api_reject_query(req, resp, NULL) || !cantor_api_resolve_block(ctx, req->params[0], resp, &n))
         return CANTOR_OK;
-    err = cantor_store_get_chunk(ctx->store, n, &chunk, &len);
+    if (ctx->codec && ctx->codec->chunk)
+        err = ctx->codec->chunk(ctx->codec->arg, n, &chunk, &len);
+    else
+        err = cantor_store_get_chunk(ctx->store, n, &chunk, &len);
     if (err == CANTOR_ERR_NOT_FOUND)
         return cantor_http_reply_error(resp, 404, "block %" PRIu64 " has no compressed chunk", n);
     if (err)
