@@ -200,6 +200,12 @@ void cantor_cm_version_hash(struct cantor_cm *cm, uint8_t out[32])
     cantor_keccak_final(&k, out, 32);
 }
 
+/* First cell of the APM context of (field, tree node); nodes past 255 share one. */
+static inline unsigned apm_row(uint32_t field, uint32_t node)
+{
+    return ((field * 0x9e3779b1u ^ (node < 256 ? node : 256) * 0x85ebca6bu) >> 20) % CANTOR_CM_APM * 33;
+}
+
 int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c)
 {
     const int32_t *w;
@@ -232,17 +238,13 @@ int cantor_cm_predict(struct cantor_cm *cm, const struct cantor_pctx *c)
     st = (int)dot + 2048;
     lo = st >> 7;
     wt = st & 127;
-    cm->apm_idx = ((c->field * 0x9e3779b1u ^ (c->node < 256 ? c->node : 256) * 0x85ebca6bu) >> 20) %
-                      CANTOR_CM_APM * 33 +
-                  (unsigned)lo;
+    cm->apm_idx = apm_row(c->field, c->node) + (unsigned)lo;
     p = (cm->mix.apm[cm->apm_idx] * (128 - wt) + cm->mix.apm[cm->apm_idx + 1] * wt) >> 11;
     if (wt >= 64)
         cm->apm_idx++; /* update the nearer bucket */
     for (unsigned b = 0; b < 2 && c->node < 128; b++) {
         /* the symbol's next decision uses one of these two APM rows: fetch them while this one is coded */
-        unsigned nn = c->node * 2 + b;
-        const uint16_t *row =
-            cm->mix.apm + ((c->field * 0x9e3779b1u ^ nn * 0x85ebca6bu) >> 20) % CANTOR_CM_APM * 33;
+        const uint16_t *row = cm->mix.apm + apm_row(c->field, c->node * 2 + b);
         __builtin_prefetch(row);
         __builtin_prefetch(row + 32);
     }

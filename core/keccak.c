@@ -19,6 +19,16 @@ static const uint64_t keccak_rc[24] = {
     0x8000000000008002ull, 0x8000000000000080ull, 0x000000000000800aull, 0x800000008000000aull,
     0x8000000080008081ull, 0x8000000000008080ull, 0x0000000080000001ull, 0x8000000080008008ull};
 
+/* Lanes are little-endian: byte i of the state is byte (i % 8) of lane i / 8. */
+static inline uint64_t lane_le(const uint8_t *p)
+{
+    uint64_t lane = 0;
+
+    for (int b = 7; b >= 0; b--)
+        lane = lane << 8 | p[b];
+    return lane;
+}
+
 /*
  * One state (uint64_t lanes): nettle's generic permutation took ~700 ns per call here, this ~400; it
  * is the hot hash of every trie node and of the codec's mapping-slot search.
@@ -49,12 +59,8 @@ __attribute__((target("avx2"))) static void keccak_f1600_x4(v4u64 s[25])
 
     memset(s, 0, sizeof(s));
     for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 4; j++) {
-            uint64_t lane = 0;
-            for (int b = 7; b >= 0; b--)
-                lane = lane << 8 | in[j][8 * i + b];
-            s[i][j] = lane;
-        }
+        for (int j = 0; j < 4; j++)
+            s[i][j] = lane_le(in[j] + 8 * i);
     for (int j = 0; j < 4; j++) {
         s[8][j] = 0x01;                   /* Keccak padding right after the 64 bytes */
         s[16][j] = 0x8000000000000000ull; /* and the last bit of the 136-byte rate */
@@ -96,16 +102,10 @@ static void sponge_init(struct cantor_keccak *k, size_t rate, uint8_t pad)
     k->pad = pad;
 }
 
-/* Lanes are little-endian: byte i of the state is byte (i % 8) of lane i / 8. */
 static void absorb_block(struct cantor_keccak *k, const uint8_t *blk)
 {
-    for (size_t i = 0; i < k->rate / 8; i++) {
-        uint64_t lane = 0;
-
-        for (int b = 7; b >= 0; b--)
-            lane = lane << 8 | blk[8 * i + (size_t)b];
-        k->a[i] ^= lane;
-    }
+    for (size_t i = 0; i < k->rate / 8; i++)
+        k->a[i] ^= lane_le(blk + 8 * i);
     keccak_f1600(k->a);
 }
 

@@ -293,6 +293,12 @@ static inline uint32_t cm_hash(uint32_t h, uint32_t node, unsigned i)
     return h;
 }
 
+/* First cell of the 16-cell bucket of context hash h, i-th context, at nibble-start node `node`. */
+static inline uint32_t ctx_bucket(const struct ctxmodel *m, uint32_t h, uint32_t node, unsigned i)
+{
+    return (cm_hash(h, node, i) >> (32 - m->bits)) & ~(uint32_t)(CM_BUCKET - 1);
+}
+
 static unsigned ctxmodel_predict(struct cantor_predictor *pp, const struct cantor_pctx *c, int16_t *st)
 {
     struct ctxmodel *m = (struct ctxmodel *)pp;
@@ -304,17 +310,15 @@ static unsigned ctxmodel_predict(struct cantor_predictor *pp, const struct canto
         n = m->n_use;
     for (unsigned i = 0; i < n; i++) {
         if (j == 0)
-            m->bucket[i] = (cm_hash(c->ctx[i], c->node, i) >> (32 - m->bits)) & ~(uint32_t)(CM_BUCKET - 1);
+            m->bucket[i] = ctx_bucket(m, c->ctx[i], c->node, i);
         m->idx[i] = m->bucket[i] + local;
         st[i] = (int16_t)stretch_fast(cell_p12(t[m->idx[i]]));
     }
     if (j == 3)
         for (unsigned i = 0; i < n; i++) {
             /* the next decision starts a nibble: fetch both buckets it may need while this one is coded */
-            __builtin_prefetch(
-                t + ((cm_hash(c->ctx[i], c->node * 2, i) >> (32 - m->bits)) & ~(uint32_t)(CM_BUCKET - 1)));
-            __builtin_prefetch(t + ((cm_hash(c->ctx[i], c->node * 2 + 1, i) >> (32 - m->bits)) &
-                                    ~(uint32_t)(CM_BUCKET - 1)));
+            __builtin_prefetch(t + ctx_bucket(m, c->ctx[i], c->node * 2, i));
+            __builtin_prefetch(t + ctx_bucket(m, c->ctx[i], c->node * 2 + 1, i));
         }
     m->n_idx = n;
     return n;
