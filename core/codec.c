@@ -274,6 +274,7 @@ void cantor_codec_ctx_free(struct cantor_codec_ctx *ctx)
     cantor_kmap_release(&ctx->addrs);
     cantor_kmap_release(&ctx->vals);
     cantor_cm_state_free(ctx->cms);
+    cantor_cm_state_free(ctx->vst);
     free(ctx);
 }
 
@@ -304,21 +305,34 @@ void cantor_codec_ctx_set_snapshot_interval(struct cantor_codec_ctx *ctx, uint32
     ctx->live = false; /* the next chunk encoded is a snapshot point */
 }
 
-/* Make ctx->cms the carried state for model m: kept if it already is, else a new one (the prior). */
-static enum cantor_err carry_bind(struct cantor_codec_ctx *w, struct cantor_codec_model *m)
+/* Make *st a CM state for model m (st_model records whose): kept if it already is, else a new one. */
+static enum cantor_err state_bind(struct cantor_cm_state **st, uint8_t st_model[32],
+                                  struct cantor_codec_model *m, bool *ret_new)
 {
     enum cantor_err err;
 
-    if (w->cms && memcmp(w->cms_model, m->hash, 32) == 0)
+    *ret_new = false;
+    if (*st && memcmp(st_model, m->hash, 32) == 0)
         return CANTOR_OK;
-    cantor_cm_state_free(w->cms);
-    w->cms = NULL;
-    err = cantor_cm_state_new(m->cm, &w->cms);
+    cantor_cm_state_free(*st);
+    *st = NULL;
+    err = cantor_cm_state_new(m->cm, st);
     if (err)
         return err;
-    memcpy(w->cms_model, m->hash, 32);
-    w->fresh = false; /* a new state is the prior already */
+    memcpy(st_model, m->hash, 32);
+    *ret_new = true;
     return CANTOR_OK;
+}
+
+/* Make ctx->cms the carried state for model m: kept if it already is, else a new one (the prior). */
+static enum cantor_err carry_bind(struct cantor_codec_ctx *w, struct cantor_codec_model *m)
+{
+    bool created;
+    enum cantor_err err = state_bind(&w->cms, w->cms_model, m, &created);
+
+    if (!err && created)
+        w->fresh = false; /* a new state is the prior already */
+    return err;
 }
 
 enum cantor_err cantor_codec_ctx_bind(struct cantor_codec_ctx *ctx, struct cantor_codec_model *m)
@@ -513,8 +527,12 @@ enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct c
     if (span > UINT64_MAX - ret->first_block)
         return CANTOR_ERR_CORRUPT;
     ret->last_block = ret->first_block + span;
-    if (ret->raw_len > CANTOR_CHUNK_MAX_RAW)
+    if (ret->raw_len > CANTOR_CHUNK_MAX_RAW || span >= CANTOR_CHUNK_MAX_BLOCKS)
         return CANTOR_ERR_TOO_LARGE;
+    /* several blocks: only warm CM, zstd-dict and raw, never with carried state (not written) */
+    if (span && (ret->codec == CANTOR_CODEC_CM || (ret->flags & CANTOR_CHUNK_FLAG_CARRY) ||
+                 ret->version == CANTOR_CHUNK_VERSION_1))
+        return CANTOR_ERR_UNSUPPORTED;
     if (ret->flags & CANTOR_CHUNK_FLAG_CARRY) {
         err = get_varint(c, len, &pos, &ret->state_pos);
         if (err)
@@ -557,9 +575,9 @@ struct carry_hdr {
 };
 
 static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_t flags,
-                                   const uint8_t *model_hash, uint64_t block, const struct carry_hdr *ch,
-                                   const uint8_t *raw, size_t raw_len, const uint8_t *payload, size_t plen,
-                                   uint64_t *ret_sum)
+                                   const uint8_t *model_hash, uint64_t block, uint64_t span,
+                                   const struct carry_hdr *ch, const uint8_t *raw, size_t raw_len,
+                                   const uint8_t *payload, size_t plen, uint64_t *ret_sum)
 {
     struct cantor_buf h;
     uint8_t ck[8];
@@ -575,7 +593,7 @@ static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_
     if (!err)
         err = put_varint(&h, block);
     if (!err)
-        err = put_varint(&h, 0); /* one block per chunk for now */
+        err = put_varint(&h, span);
     if (!err)
         err = put_varint(&h, raw_len);
     if (!err && (flags & CANTOR_CHUNK_FLAG_CARRY)) {
@@ -672,6 +690,8 @@ enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct canto
         return CANTOR_ERR_INVALID;
     if (raw_len > CANTOR_CHUNK_MAX_RAW)
         return CANTOR_ERR_TOO_LARGE;
+    if (warm && warm->spoiled)
+        return CANTOR_ERR_MISMATCH;
     cantor_buf_init(&zb, CANTOR_CHUNK_MAX_LEN);
     cantor_buf_init(&cb, CANTOR_CHUNK_MAX_LEN);
     err = cantor_delta_decode(raw, raw_len, &d);
@@ -712,7 +732,7 @@ enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct canto
         ch.pos = warm->pos;
         ch.id = warm->id;
     }
-    err = write_chunk(out, codec, flags, codec == CANTOR_CODEC_RAW ? zero : m->hash, d->block_number, &ch,
+    err = write_chunk(out, codec, flags, codec == CANTOR_CODEC_RAW ? zero : m->hash, d->block_number, 0, &ch,
                       raw, raw_len, best, best_len, &sum);
     if (!err && warm)
         err = cantor_codec_ctx_apply(warm, d);
@@ -730,6 +750,218 @@ out:
     return err;
 }
 
+/*
+ * The CM candidate of a multi-block chunk: per block a varint length and its structural+CM payload,
+ * the CM state running on from block to block (from the prior at the chunk's start) and w taking each
+ * block's keys before the next block is coded. With verify, each payload is decoded right after its
+ * encoding by a twin state (w->vst) that has seen the same updates, while w still holds the keys
+ * before the block. *ret_applied counts the blocks applied to w; *ret_ok says whether the candidate
+ * is complete. Returns only a failure to apply a block, which leaves w unusable.
+ */
+static enum cantor_err cm_encode_blocks(struct cantor_codec_model *m, struct cantor_codec_ctx *w,
+                                        struct cantor_delta *const *d, size_t n, bool verify,
+                                        const uint8_t *const *raws, const size_t *lens, struct cantor_buf *cb,
+                                        size_t *ret_applied, bool *ret_ok)
+{
+    struct cantor_buf pb;
+    enum cantor_err err = CANTOR_OK;
+    bool ok = true, created;
+
+    *ret_ok = false;
+    if (verify) {
+        if (state_bind(&w->vst, w->vst_model, m, &created) != CANTOR_OK)
+            return CANTOR_OK; /* no memory for the twin: no CM candidate */
+        cantor_cm_swap(m->cm, w->vst);
+        cantor_cm_reset(m->cm);
+        cantor_cm_swap(m->cm, w->vst);
+    }
+    cantor_cm_reset(m->cm);
+    m->carried = true; /* struct_encode/decode: go on from the state the previous block left */
+    cantor_buf_init(&pb, CANTOR_CHUNK_MAX_LEN);
+    for (size_t i = 0; i < n && ok && !err; i++) {
+        pb.len = 0;
+        ok = cantor_struct_encode(m, w, d[i], &pb) == CANTOR_OK;
+        if (ok && verify) {
+            cantor_cm_swap(m->cm, w->vst);
+            ok = cm_roundtrip_ok(m, w, d[i]->block_number, &pb, raws[i], lens[i]) == CANTOR_OK;
+            cantor_cm_swap(m->cm, w->vst);
+        }
+        if (ok)
+            ok = put_varint(cb, pb.len) == CANTOR_OK && cantor_buf_append(cb, pb.data, pb.len) == CANTOR_OK;
+        if (ok) {
+            err = cantor_codec_ctx_apply(w, d[i]);
+            if (!err)
+                (*ret_applied)++;
+        }
+    }
+    m->carried = false;
+    cantor_buf_release(&pb);
+    *ret_ok = ok && !err;
+    return err;
+}
+
+static enum cantor_err compress_multi(struct cantor_codec_model *m, struct cantor_codec_ctx *w,
+                                      const struct cantor_codec_opts *o, const uint8_t *const *raws,
+                                      const size_t *lens, size_t n, struct cantor_buf *out,
+                                      uint8_t *ret_codec)
+{
+    struct cantor_delta **d = NULL;
+    struct cantor_buf cat, zb, cb;
+    struct carry_hdr ch = {0, 0};
+    const uint8_t *best;
+    size_t best_len, applied = 0;
+    uint8_t codec = CANTOR_CODEC_RAW, flags = 0, zero[32] = {0};
+    uint64_t sum = 0;
+    bool cm_ok = false;
+    enum cantor_err err = CANTOR_OK;
+
+    if (!w || w->k != 1 || n > CANTOR_CHUNK_MAX_BLOCKS)
+        return CANTOR_ERR_INVALID;
+    if (w->spoiled)
+        return CANTOR_ERR_MISMATCH;
+    cantor_buf_init(&cat, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&zb, CANTOR_CHUNK_MAX_LEN);
+    cantor_buf_init(&cb, CANTOR_CHUNK_MAX_LEN);
+    d = calloc(n, sizeof(*d));
+    if (!d) {
+        err = CANTOR_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!raws[i] || lens[i] > CANTOR_CHUNK_MAX_RAW - cat.len) {
+            err = raws[i] ? CANTOR_ERR_TOO_LARGE : CANTOR_ERR_INVALID;
+            goto out;
+        }
+        err = cantor_buf_append(&cat, raws[i], lens[i]);
+        if (err)
+            goto out;
+        /* only canonical deltas of consecutive blocks are chunked together */
+        if (cantor_delta_decode(raws[i], lens[i], &d[i]) != CANTOR_OK ||
+            d[i]->block_number - d[0]->block_number != i || d[i]->block_number < d[0]->block_number) {
+            err = CANTOR_ERR_INVALID;
+            goto out;
+        }
+    }
+    best = cat.data;
+    best_len = cat.len;
+    if (o->try_zstd && cantor_zstd_compress(m->zd, 19, cat.data, cat.len, &zb) == CANTOR_OK &&
+        zb.len < best_len) {
+        best = zb.data;
+        best_len = zb.len;
+        codec = CANTOR_CODEC_ZSTD_DICT;
+    }
+    if (o->try_cm) {
+        err = cm_encode_blocks(m, w, d, n, o->verify, raws, lens, &cb, &applied, &cm_ok);
+        if (err)
+            goto out;
+        if (cm_ok && cb.len < best_len) {
+            best = cb.data;
+            best_len = cb.len;
+            codec = CANTOR_CODEC_CM_WARM;
+            flags = CANTOR_CHUNK_FLAG_WARM;
+        }
+    }
+    for (; applied < n && !err; applied++)
+        err = cantor_codec_ctx_apply(w, d[applied]);
+    if (!err)
+        err = write_chunk(out, codec, flags, codec == CANTOR_CODEC_RAW ? zero : m->hash, d[0]->block_number,
+                          n - 1, &ch, cat.data, cat.len, best, best_len, &sum);
+    if (!err && ret_codec)
+        *ret_codec = codec;
+out:
+    for (size_t i = 0; d && i < n; i++)
+        cantor_delta_free(d[i]);
+    free(d);
+    cantor_buf_release(&cat);
+    cantor_buf_release(&zb);
+    cantor_buf_release(&cb);
+    return err;
+}
+
+enum cantor_err cantor_codec_compress_blocks(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                             const struct cantor_codec_opts *opts, const uint8_t *const *raws,
+                                             const size_t *lens, size_t n, struct cantor_buf *out,
+                                             uint8_t *ret_codec)
+{
+    struct cantor_codec_opts o = opts ? *opts : CANTOR_CODEC_OPTS_DEFAULT;
+
+    if (!m || !raws || !lens || !n || !out)
+        return CANTOR_ERR_INVALID;
+    if (n == 1)
+        return cantor_codec_compress(m, warm, opts, raws[0], lens[0], out, ret_codec);
+    return compress_multi(m, warm, &o, raws, lens, n, out, ret_codec);
+}
+
+/*
+ * A multi-block codec-3 payload (see cm_encode_blocks): each block decoded from the state the one
+ * before left, appended to raw and applied to w. *touched: w has taken keys (a later failure spoils it).
+ */
+static enum cantor_err cm_decode_blocks(struct cantor_codec_model *m, struct cantor_codec_ctx *w,
+                                        const struct cantor_chunk_info *ci, const uint8_t *payload,
+                                        struct cantor_buf *raw, bool *touched)
+{
+    size_t pos = 0, n = (size_t)(ci->last_block - ci->first_block) + 1;
+    enum cantor_err err = CANTOR_OK;
+
+    cantor_cm_reset(m->cm);
+    m->carried = true;
+    for (size_t i = 0; i < n && !err; i++) {
+        struct cantor_delta *d = NULL;
+        uint64_t l = 0;
+
+        err = get_varint(payload, ci->payload_len, &pos, &l);
+        if (!err && l > ci->payload_len - pos)
+            err = CANTOR_ERR_CORRUPT;
+        if (!err)
+            err = cantor_struct_decode(m, w, ci->first_block + i, payload + pos, (size_t)l,
+                                       (size_t)(ci->raw_len - raw->len) / 23 + 1, &d);
+        if (!err)
+            err = cantor_delta_encode(d, raw);
+        if (!err && raw->len > ci->raw_len)
+            err = CANTOR_ERR_CORRUPT;
+        if (!err) {
+            *touched = true;
+            err = cantor_codec_ctx_apply(w, d);
+        }
+        pos += (size_t)l;
+        cantor_delta_free(d);
+    }
+    m->carried = false;
+    if (!err && pos != ci->payload_len)
+        err = CANTOR_ERR_CORRUPT;
+    if (err == CANTOR_ERR_TRUNCATED || err == CANTOR_ERR_INVALID || err == CANTOR_ERR_TOO_LARGE)
+        err = CANTOR_ERR_CORRUPT;
+    return err;
+}
+
+/*
+ * The checked bytes of a raw or zstd-dict chunk: they must split into exactly the canonical deltas of
+ * its blocks, in order (a checksum proves the bytes, not that they are the blocks the header names),
+ * and each is applied to w (may be NULL). *keyed: w has taken keys.
+ */
+static enum cantor_err split_blocks(const struct cantor_chunk_info *ci, const struct cantor_buf *raw,
+                                    struct cantor_codec_ctx *w, bool *keyed)
+{
+    size_t pos = 0, used = 0;
+    enum cantor_err err = CANTOR_OK;
+
+    for (uint64_t b = ci->first_block; b <= ci->last_block && !err; b++) {
+        struct cantor_delta *d = NULL;
+        err = cantor_delta_decode_prefix(raw->data + pos, raw->len - pos, &used, &d);
+        if (!err && d->block_number != b)
+            err = CANTOR_ERR_CORRUPT;
+        if (!err && w) {
+            *keyed = true;
+            err = cantor_codec_ctx_apply(w, d);
+        }
+        pos += used;
+        cantor_delta_free(d);
+    }
+    if (!err && pos != raw->len)
+        err = CANTOR_ERR_CORRUPT;
+    return err == CANTOR_ERR_NOMEM ? err : err ? CANTOR_ERR_CORRUPT : CANTOR_OK;
+}
+
 enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
                                         const uint8_t *chunk, size_t len, struct cantor_buf *out)
 {
@@ -738,14 +970,19 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
     struct cantor_buf raw;
     const uint8_t *payload;
     uint8_t root[32];
-    bool carry, touched = false;
+    bool carry, touched = false, multi, keyed = false;
     enum cantor_err err;
 
     if (!chunk || !out)
         return CANTOR_ERR_INVALID;
+    if (warm && warm->spoiled)
+        return CANTOR_ERR_MISMATCH;
     err = cantor_chunk_parse_header(chunk, len, &ci);
     if (err)
         return err;
+    multi = ci.last_block != ci.first_block;
+    if (multi && warm && warm->k != 1)
+        return CANTOR_ERR_INVALID; /* multi-block chunks never carry CM state across chunks */
     payload = chunk + ci.header_len;
     cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW + 1);
     if (ci.codec != CANTOR_CODEC_RAW && (!m || memcmp(ci.model_hash, m->hash, ci.model_hash_len) != 0)) {
@@ -779,6 +1016,10 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
         err = cantor_zstd_decompress(m->zd, payload, ci.payload_len, ci.raw_len, &raw);
         break;
     default:
+        if (multi) {
+            err = cm_decode_blocks(m, warm, &ci, payload, &raw, &keyed);
+            break;
+        }
         if (carry && ci.codec == CANTOR_CODEC_CM_WARM) {
             if (!(ci.flags & CANTOR_CHUNK_FLAG_CARRY))
                 warm->fresh = true; /* a snapshot point: from the prior */
@@ -811,7 +1052,11 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
         err = CANTOR_ERR_CHECKSUM;
         goto out;
     }
-    if (warm) {
+    if (ci.codec == CANTOR_CODEC_RAW || ci.codec == CANTOR_CODEC_ZSTD_DICT) {
+        err = split_blocks(&ci, &raw, warm, &keyed);
+        if (err)
+            goto out;
+    } else if (warm && !multi) {
         if (!d)
             err = cantor_delta_decode(raw.data, raw.len, &d);
         if (!err)
@@ -837,6 +1082,8 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
 out:
     if (touched)
         warm->live = false; /* the state advanced by a chunk that failed */
+    if (err && keyed)
+        warm->spoiled = true; /* keys of blocks that did not check out */
     cantor_delta_free(d);
     cantor_buf_release(&raw);
     return err;

@@ -38,6 +38,7 @@
 #define CANTOR_CHUNK_MODEL_PREFIX 8 /* v2 names its model by the first 8 bytes of the model hash */
 #define CANTOR_CHUNK_MAX_RAW      (64u * 1024 * 1024) /* decoded size cap (bounded memory) */
 #define CANTOR_CHUNK_MAX_LEN      (CANTOR_CHUNK_MAX_RAW + 4096)
+#define CANTOR_CHUNK_MAX_BLOCKS   4096u /* blocks in one chunk (block span + 1) */
 
 enum cantor_codec_id {
     CANTOR_CODEC_RAW = 0,
@@ -172,7 +173,27 @@ struct cantor_codec_opts {
 enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
                                       const struct cantor_codec_opts *opts, const uint8_t *raw,
                                       size_t raw_len, struct cantor_buf *out, uint8_t *ret_codec);
-/* Decompress one chunk (exactly len bytes) and append the canonical bytes to out. */
+/*
+ * Several consecutive blocks in one chunk (block span n - 1): raws[i] is the canonical delta of block
+ * first + i, and the chunk's canonical bytes are the n deltas concatenated in order (split them with
+ * cantor_delta_decode_prefix). Needs a warm context with snapshot interval 1 (else
+ * CANTOR_ERR_INVALID): a codec-3 payload codes the blocks in order, the CM state running on from block
+ * to block and the context taking each block's keys before the next, and starts from the model's prior
+ * at every chunk, so a chunk decodes on its own given the key state before it; random access to a
+ * block costs decoding the blocks before it in its chunk. The context's state lookup answers for the
+ * state before the chunk's first block. n == 1 is cantor_codec_compress(). The per-chunk header
+ * (≈ 30 B) is paid once per n blocks.
+ */
+enum cantor_err cantor_codec_compress_blocks(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
+                                             const struct cantor_codec_opts *opts, const uint8_t *const *raws,
+                                             const size_t *lens, size_t n, struct cantor_buf *out,
+                                             uint8_t *ret_codec);
+/*
+ * Decompress one chunk (exactly len bytes) and append the canonical bytes to out. A multi-block chunk
+ * needs a context with snapshot interval 1 if it is warm; one that fails after some of its blocks were
+ * decoded leaves their keys in the context, which then refuses every further chunk with
+ * CANTOR_ERR_MISMATCH (start again from a fresh context).
+ */
 enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
                                         const uint8_t *chunk, size_t len, struct cantor_buf *out);
 /* Parse and check the header only (no payload decoding). */

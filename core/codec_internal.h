@@ -260,4 +260,9 @@ struct cantor_codec_ctx {
     bool fresh;                  /* cms is logically the prior: reset it before use */
     uint64_t pos;
     uint32_t id;
+    /* multi-block chunks: the verify twin of the encoder's state (NULL until a verified multi-block
+     * encode needs it), and whether a failed multi-block decode left keys of unverified blocks here */
+    struct cantor_cm_state *vst;
+    uint8_t vst_model[32];
+    bool spoiled;
 };

@@ -98,5 +98,12 @@ enum cantor_err cantor_delta_encode(const struct cantor_delta *d, struct cantor_
  * encode(decode(x)) == x.
  */
 enum cantor_err cantor_delta_decode(const uint8_t *buf, size_t len, struct cantor_delta **ret_delta);
+/*
+ * The same for a delta at the start of buf that may be followed by other bytes (a multi-block chunk's
+ * concatenated deltas): *ret_used gets its length. Every check of cantor_delta_decode() but the one
+ * for trailing bytes applies.
+ */
+enum cantor_err cantor_delta_decode_prefix(const uint8_t *buf, size_t len, size_t *ret_used,
+                                           struct cantor_delta **ret_delta);
 
 #endif

@@ -209,7 +209,9 @@ static enum cantor_err get_value(struct reader *r, uint8_t w[CANTOR_WORD_LEN])
     return CANTOR_OK;
 }
 
-enum cantor_err cantor_delta_decode(const uint8_t *buf, size_t len, struct cantor_delta **ret_delta)
+/* One delta from the start of buf; *ret_used: its length (the rest is the caller's). */
+enum cantor_err cantor_delta_decode_prefix(const uint8_t *buf, size_t len, size_t *ret_used,
+                                           struct cantor_delta **ret_delta)
 {
     struct reader r = {buf, len};
     struct cantor_delta *d = NULL;
@@ -219,7 +221,7 @@ enum cantor_err cantor_delta_decode(const uint8_t *buf, size_t len, struct canto
     bool *used = NULL;
     enum cantor_err err;
 
-    if ((!buf && len) || !ret_delta)
+    if ((!buf && len) || !ret_delta || !ret_used)
         return CANTOR_ERR_INVALID;
     err = get_bytes(&r, hdr, sizeof(hdr));
     if (err)
@@ -332,10 +334,6 @@ enum cantor_err cantor_delta_decode(const uint8_t *buf, size_t len, struct canto
         code = NULL;
         d->n_codes++;
     }
-    if (r.left) {
-        err = CANTOR_ERR_CORRUPT; /* trailing bytes */
-        goto out;
-    }
     /* Every blob must be the new code of some entry, as finish() guarantees on the encoder side. */
     for (size_t i = 0; i < d->n_entries; i++) {
         const struct cantor_delta_code *hit;
@@ -352,11 +350,30 @@ enum cantor_err cantor_delta_decode(const uint8_t *buf, size_t len, struct canto
             goto out;
         }
     }
+    *ret_used = len - r.left;
     *ret_delta = d;
     d = NULL;
 out:
     free(code);
     free(used);
     cantor_delta_free(d);
+    return err;
+}
+
+enum cantor_err cantor_delta_decode(const uint8_t *buf, size_t len, struct cantor_delta **ret_delta)
+{
+    struct cantor_delta *d = NULL;
+    size_t used = 0;
+    enum cantor_err err;
+
+    if (!ret_delta)
+        return CANTOR_ERR_INVALID;
+    err = cantor_delta_decode_prefix(buf, len, &used, &d);
+    if (!err && used != len) {
+        cantor_delta_free(d);
+        return CANTOR_ERR_CORRUPT; /* trailing bytes */
+    }
+    if (!err)
+        *ret_delta = d;
     return err;
 }

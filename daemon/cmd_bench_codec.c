@@ -7,6 +7,8 @@
  * --snapshot-interval K (with --warm): carry the CM state across chunks, restarting every K blocks.
  * --key-window W (with --warm): code each block as cantord does, from a fresh context with the state
  * and the keys of the W blocks before it (instead of one context along the whole stream).
+ * --blocks-per-chunk B (with --warm): B consecutive blocks per chunk (cantor_codec_compress_blocks);
+ * one JSON line per chunk, "block" its first block and "last_block" its last.
  * Exits 1 if any round trip fails.
  */
 #include <stdio.h>
@@ -75,6 +77,8 @@ static void old_state_prefix(const struct cantor_delta *d, struct cantor_buf *b)
  * value). Recordings carry it as the old values of the block's own entries; the codec may only look
  * a key up after coding it, so this grants nothing the store would not.
  */
+#define BENCH_MAX_BPC 64 /* --blocks-per-chunk cap */
+
 struct prestate {
     struct cantor_kmap keys; /* addr | kind | slot */
     uint8_t (*vals)[32];
@@ -97,25 +101,51 @@ static bool prestate_lookup(void *arg, const uint8_t addr[20], uint8_t kind, con
     return true;
 }
 
-static enum cantor_err prestate_set(struct prestate *ps, const struct cantor_delta *d)
+/* The state before blocks d[0..n) (one chunk): a key's old value in the first of them that touches it. */
+static enum cantor_err prestate_set(struct prestate *ps, struct cantor_delta *const *d, size_t n)
 {
     enum cantor_err err = CANTOR_OK;
+    size_t total = 1;
 
     cantor_kmap_clear(&ps->keys);
     free(ps->vals);
-    ps->vals = malloc((d->n_entries ? d->n_entries : 1) * 32);
+    for (size_t b = 0; b < n; b++)
+        total += d[b]->n_entries;
+    ps->vals = malloc(total * 32);
     if (!ps->vals)
         return CANTOR_ERR_NOMEM;
-    for (size_t i = 0; i < d->n_entries && !err; i++) {
-        uint8_t k[CANTOR_WARM_KEY_LEN];
-        size_t idx;
-        memcpy(k, d->entries[i].addr, 20);
-        k[20] = d->entries[i].kind;
-        memcpy(k + 21, d->entries[i].slot, 32);
-        err = cantor_kmap_put(&ps->keys, k, &idx, NULL);
-        if (!err)
-            memcpy(ps->vals[idx], d->entries[i].old_val, 32);
+    for (size_t b = 0; b < n; b++) {
+        for (size_t i = 0; i < d[b]->n_entries && !err; i++) {
+            uint8_t k[CANTOR_WARM_KEY_LEN];
+            size_t idx;
+            bool fresh;
+            memcpy(k, d[b]->entries[i].addr, 20);
+            k[20] = d[b]->entries[i].kind;
+            memcpy(k + 21, d[b]->entries[i].slot, 32);
+            err = cantor_kmap_put(&ps->keys, k, &idx, &fresh);
+            if (!err && fresh)
+                memcpy(ps->vals[idx], d[b]->entries[i].old_val, 32);
+        }
     }
+    return err;
+}
+
+/* Blocks [i, i + n) of ev as one chunk's input: their canonical bytes concatenated in cat, each
+ * block's start and length in p/l (cat must not grow after this). */
+static enum cantor_err group_raw(const struct cantor_cli_deltas *ev, size_t i, size_t n,
+                                 struct cantor_buf *cat, const uint8_t **p, size_t *l)
+{
+    size_t off[BENCH_MAX_BPC];
+    enum cantor_err err = CANTOR_OK;
+
+    cat->len = 0;
+    for (size_t b = 0; b < n && !err; b++) {
+        off[b] = cat->len;
+        err = cantor_delta_encode(ev->d[i + b], cat);
+        l[b] = cat->len - off[b];
+    }
+    for (size_t b = 0; b < n && !err; b++)
+        p[b] = cat->data + off[b];
     return err;
 }
 
@@ -145,18 +175,22 @@ static enum cantor_err window_ctx(const struct cantor_cli_deltas *ev, size_t i, 
     return err;
 }
 
-/* Per block: canonical bytes -> CM payload (k = 1: the CM path alone) or chunk (k != 1, carried). */
+/*
+ * Per chunk: canonical bytes -> CM payload (one block, k = 1: the CM path alone) or chunk (k != 1,
+ * carried, or n > 1 blocks p[i]/l[i] of raw in one chunk).
+ */
 static enum cantor_err pass_encode(struct cantor_codec_model *m, struct cantor_codec_ctx *we, uint32_t k,
-                                   const struct cantor_buf *raw, struct cantor_buf *out)
+                                   const struct cantor_buf *raw, const uint8_t *const *p, const size_t *l,
+                                   size_t n, struct cantor_buf *out)
 {
     struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
     struct cantor_delta *d = NULL;
     enum cantor_err err;
 
-    if (k != 1) {
+    if (k != 1 || n > 1) {
         o.try_zstd = false;
         o.verify = false;
-        return cantor_codec_compress(m, we, &o, raw->data, raw->len, out, NULL);
+        return cantor_codec_compress_blocks(m, we, &o, p, l, n, out, NULL);
     }
     err = cantor_delta_decode(raw->data, raw->len, &d);
     if (!err)
@@ -173,13 +207,13 @@ static enum cantor_err pass_encode(struct cantor_codec_model *m, struct cantor_c
 
 /* The inverse of pass_encode; an empty k = 1 payload stands for a block the CM path skipped. */
 static enum cantor_err pass_decode(struct cantor_codec_model *m, struct cantor_codec_ctx *wd, uint32_t k,
-                                   const struct cantor_delta *orig, size_t raw_len,
+                                   size_t n, const struct cantor_delta *orig, size_t raw_len,
                                    const struct cantor_buf *in, struct cantor_buf *back)
 {
     struct cantor_delta *d = NULL;
     enum cantor_err err;
 
-    if (k != 1)
+    if (k != 1 || n > 1)
         return cantor_codec_decompress(m, wd, in->data, in->len, back);
     if (in->len == 0)
         return wd ? cantor_codec_ctx_apply(wd, orig) : CANTOR_OK;
@@ -203,7 +237,7 @@ static enum cantor_err pass_decode(struct cantor_codec_model *m, struct cantor_c
  * trip.
  */
 static int timed_pass(struct cantor_codec_model *m, const struct cantor_cli_deltas *ev, bool warm, uint32_t k,
-                      long kw, struct prestate *ps, const struct cantor_codec_state *st,
+                      size_t bpc, long kw, struct prestate *ps, const struct cantor_codec_state *st,
                       struct cantor_codec_breakdown *bd, struct timing *tm, size_t *ret_bytes)
 {
     struct cantor_codec_ctx *we = NULL, *wd = NULL;
@@ -239,12 +273,15 @@ static int timed_pass(struct cantor_codec_model *m, const struct cantor_cli_delt
     }
     for (int phase = 0; phase < 2 && !failed; phase++) {
         cantor_codec_model_set_breakdown(m, phase == 0 ? bd : NULL);
-        for (size_t i = 0; i < ev->n && !failed; i++) {
+        for (size_t i = 0, g = 1; i < ev->n && !failed; i += g) {
+            const uint8_t *p[BENCH_MAX_BPC];
+            size_t l[BENCH_MAX_BPC];
             double t0, t1;
-            raw.len = back.len = 0;
-            err = cantor_delta_encode(ev->d[i], &raw);
+            g = ev->n - i < bpc ? ev->n - i : bpc;
+            back.len = 0;
+            err = group_raw(ev, i, g, &raw, p, l);
             if (!err && st)
-                err = prestate_set(ps, ev->d[i]);
+                err = prestate_set(ps, &ev->d[i], g);
             if (!err && kw >= 0)
                 err = window_ctx(ev, i, (size_t)kw, st, phase == 0 ? &we : &wd);
             if (err) {
@@ -253,9 +290,9 @@ static int timed_pass(struct cantor_codec_model *m, const struct cantor_cli_delt
             }
             t0 = now_s();
             if (phase == 0)
-                err = pass_encode(m, we, k, &raw, &out[i]);
+                err = pass_encode(m, we, k, &raw, p, l, g, &out[i]);
             else
-                err = pass_decode(m, wd, k, ev->d[i], raw.len, &out[i], &back);
+                err = pass_decode(m, wd, k, g, ev->d[i], raw.len, &out[i], &back);
             t1 = now_s() - t0;
             if (phase == 0) {
                 tm->enc += t1;
@@ -264,7 +301,7 @@ static int timed_pass(struct cantor_codec_model *m, const struct cantor_cli_delt
             } else {
                 tm->dec += t1;
                 tm->max_dec = t1 > tm->max_dec ? t1 : tm->max_dec;
-                if (!err && (k != 1 || out[i].len) &&
+                if (!err && (k != 1 || g > 1 || out[i].len) &&
                     (back.len != raw.len || memcmp(back.data, raw.data, raw.len) != 0))
                     err = CANTOR_ERR_MISMATCH;
             }
@@ -302,7 +339,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     double t_enc = 0, t_dec = 0, t_zstd = 0, t_max_enc = 0, t_max_dec = 0, t0;
     struct cantor_codec_breakdown bd;
     int breakdown = 0;
-    unsigned long snap_k = 1;
+    unsigned long snap_k = 1, bpc = 1;
     long key_window = -1; /* --key-window: per-block contexts, as cantord codes */
     double t_chunk_enc = 0, t_chunk_dec = 0;
     size_t sum_hdr = 0;
@@ -333,6 +370,13 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                 fprintf(stderr, "cantor bench-codec: bad --snapshot-interval\n");
                 goto out;
             }
+        } else if (strcmp(argv[i], "--blocks-per-chunk") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            bpc = strtoul(argv[++i], &end, 10);
+            if (!end || *end || bpc < 1 || bpc > BENCH_MAX_BPC) {
+                fprintf(stderr, "cantor bench-codec: bad --blocks-per-chunk (1..%d)\n", BENCH_MAX_BPC);
+                goto out;
+            }
         } else if (strcmp(argv[i], "--key-window") == 0 && i + 1 < argc) {
             char *end = NULL;
             key_window = strtol(argv[++i], &end, 10);
@@ -341,8 +385,9 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                 goto out;
             }
         } else if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: cantor bench-codec --train PATH... --eval PATH... [--warm [--stream-only] "
-                   "[--snapshot-interval K | --key-window W]] [--quick] [--breakdown]\n");
+            printf(
+                "usage: cantor bench-codec --train PATH... --eval PATH... [--warm [--stream-only] "
+                "[--snapshot-interval K | --key-window W | --blocks-per-chunk B]] [--quick] [--breakdown]\n");
             rc = CANTOR_EXIT_OK;
             goto out;
         } else if (mode == 1) {
@@ -352,15 +397,22 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             if (cantor_cli_load_deltas(argv[i], &ev))
                 goto out;
         } else {
-            fprintf(stderr, "usage: cantor bench-codec --train PATH... --eval PATH... [--warm "
-                            "[--stream-only] [--snapshot-interval K | --key-window W]] [--quick] "
-                            "[--breakdown]\n");
+            fprintf(
+                stderr,
+                "usage: cantor bench-codec --train PATH... --eval PATH... [--warm "
+                "[--stream-only] [--snapshot-interval K | --key-window W | --blocks-per-chunk B]] [--quick] "
+                "[--breakdown]\n");
             goto out;
         }
     }
     if (key_window >= 0 && (!warm || stream_only || snap_k != 1)) {
         fprintf(stderr,
                 "cantor bench-codec: --key-window needs --warm with the state, snapshot interval 1\n");
+        goto out;
+    }
+    if (bpc > 1 && (!warm || snap_k != 1 || key_window >= 0)) {
+        fprintf(stderr, "cantor bench-codec: --blocks-per-chunk needs --warm, snapshot interval 1 and no "
+                        "key window\n");
         goto out;
     }
     if (ev.n == 0) {
@@ -395,27 +447,30 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     memset(&bd, 0, sizeof(bd));
     {
         struct timing tm = {0, 0, 0, 0};
-        failed |= timed_pass(m, &ev, warm, (uint32_t)snap_k, key_window, &ps,
+        failed |= timed_pass(m, &ev, warm, (uint32_t)snap_k, bpc, key_window, &ps,
                              warm && !stream_only ? &cst : NULL, breakdown ? &bd : NULL, &tm, &cm_bytes);
         t_enc = tm.enc;
         t_dec = tm.dec;
         t_max_enc = tm.max_enc;
         t_max_dec = tm.max_dec;
     }
-    for (size_t i = 0; i < ev.n; i++) {
+    for (size_t i = 0, g = 1; i < ev.n; i += g) {
         struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
+        const uint8_t *p[BENCH_MAX_BPC];
+        size_t l[BENCH_MAX_BPC];
         uint8_t codec = 0;
         int ok;
 
+        g = ev.n - i < bpc ? ev.n - i : bpc;
         o.verify = false; /* the bench checks the round trip itself */
-        raw.len = chunk.len = back.len = tmp.len = 0;
-        err = cantor_delta_encode(ev.d[i], &raw);
+        chunk.len = back.len = tmp.len = 0;
+        err = group_raw(&ev, i, g, &raw, p, l);
         if (err) {
             fprintf(stderr, "cantor bench-codec: %s: encode: %s\n", ev.name[i], cantor_err_str(err));
             failed = 1;
             continue;
         }
-        if (warm && !stream_only && prestate_set(&ps, ev.d[i]) != CANTOR_OK) {
+        if (warm && !stream_only && prestate_set(&ps, &ev.d[i], g) != CANTOR_OK) {
             failed = 1;
             continue;
         }
@@ -425,7 +480,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             continue;
         }
         t0 = now_s();
-        err = cantor_codec_compress(m, wenc, &o, raw.data, raw.len, &chunk, &codec);
+        err = cantor_codec_compress_blocks(m, wenc, &o, p, l, g, &chunk, &codec);
         t_chunk_enc += now_s() - t0;
         t0 = now_s();
         if (!err)
@@ -443,26 +498,31 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             if (ok && cantor_chunk_parse_header(chunk.data, chunk.len, &ci) == CANTOR_OK)
                 sum_hdr += ci.header_len;
         }
-        printf("{\"block\":%llu,\"raw_bytes\":%zu,\"bytes\":%zu,\"codec\":\"%s\",\"roundtrip\":%s}\n",
-               (unsigned long long)ev.d[i]->block_number, raw.len, chunk.len, cantor_codec_name(codec),
-               ok ? "true" : "false");
+        printf("{\"block\":%llu,", (unsigned long long)ev.d[i]->block_number);
+        if (bpc > 1)
+            printf("\"last_block\":%llu,", (unsigned long long)ev.d[i + g - 1]->block_number);
+        printf("\"raw_bytes\":%zu,\"bytes\":%zu,\"codec\":\"%s\",\"roundtrip\":%s}\n", raw.len, chunk.len,
+               cantor_codec_name(codec), ok ? "true" : "false");
         fflush(stdout);
         sum_raw += raw.len;
         sum_bytes += chunk.len;
-        sum_z += zstd_adv(raw.data, raw.len, NULL, 0, 0);
-        tmp.len = 0;
-        t0 = now_s();
-        if (cantor_zstd_compress(m->zd, 19, raw.data, raw.len, &tmp) == CANTOR_OK)
-            sum_zd += tmp.len;
-        t_zstd += now_s() - t0;
-        tmp.len = 0;
-        if (cantor_xz9e_compress(raw.data, raw.len, &tmp) == CANTOR_OK)
-            sum_xz += tmp.len;
-        if (warm) {
+        /* the baselines stay per block whatever the chunking */
+        for (size_t b = 0; b < g; b++) {
+            sum_z += zstd_adv(p[b], l[b], NULL, 0, 0);
             tmp.len = 0;
-            old_state_prefix(ev.d[i], &tmp);
-            sum_patch += zstd_adv(raw.data, raw.len, tmp.data, tmp.len, 0);
-            cantor_buf_append(&stream, raw.data, raw.len);
+            t0 = now_s();
+            if (cantor_zstd_compress(m->zd, 19, p[b], l[b], &tmp) == CANTOR_OK)
+                sum_zd += tmp.len;
+            t_zstd += now_s() - t0;
+            tmp.len = 0;
+            if (cantor_xz9e_compress(p[b], l[b], &tmp) == CANTOR_OK)
+                sum_xz += tmp.len;
+            if (warm) {
+                tmp.len = 0;
+                old_state_prefix(ev.d[i + b], &tmp);
+                sum_patch += zstd_adv(p[b], l[b], tmp.data, tmp.len, 0);
+                cantor_buf_append(&stream, p[b], l[b]);
+            }
         }
     }
     if (warm)
@@ -480,6 +540,8 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                sum_long, sum_patch);
     if (key_window >= 0)
         printf("\"key_window\":%ld,", key_window);
+    if (bpc > 1)
+        printf("\"blocks_per_chunk\":%lu,", bpc);
     printf("\"header_bytes\":%zu,\"ratio_vs_zstd19_dict\":%.4f,\"codecs\":{\"raw\":%zu,\"zstd-dict\":%zu,"
            "\"cm\":%zu,\"cm-warm\":%zu},"
            "\"cm_path_bytes\":%zu,\"encode_mb_s\":%.2f,\"decode_mb_s\":%.2f,\"max_block_encode_ms\":%.2f,"

@@ -167,25 +167,56 @@ enum cantor_err cantor_api_h_compress(void *c, const struct cantor_http_request 
     return err;
 }
 
-static enum cantor_err reply_delta_json(struct cantor_http_response *resp, const uint8_t *raw, size_t len)
+/* One block's {"number","count","entries"}; *ret_obj is new. */
+static enum cantor_err delta_json(const struct cantor_delta *d, json_t **ret_obj)
 {
-    struct cantor_delta *d = NULL;
-    json_t *entries = json_array(), *e;
-    enum cantor_err err = entries ? cantor_delta_decode(raw, len, &d) : CANTOR_ERR_NOMEM;
+    json_t *entries = json_array(), *e, *o = NULL;
+    enum cantor_err err = entries ? CANTOR_OK : CANTOR_ERR_NOMEM;
 
-    for (size_t i = 0; !err && d && i < d->n_entries; i++) {
+    for (size_t i = 0; !err && i < d->n_entries; i++) {
         err = cantor_delta_entry_to_json(&d->entries[i], &e);
         if (!err && json_array_append_new(entries, e))
             err = CANTOR_ERR_NOMEM;
     }
     if (!err) {
-        err = cantor_http_reply_json(resp, 200,
-                                     json_pack("{s:I,s:I,s:o}", "number", (json_int_t)d->block_number,
-                                               "count", (json_int_t)d->n_entries, "entries", entries));
+        o = json_pack("{s:I,s:I,s:o}", "number", (json_int_t)d->block_number, "count",
+                      (json_int_t)d->n_entries, "entries", entries);
         entries = NULL;
+        if (!o)
+            err = CANTOR_ERR_NOMEM;
     }
     json_decref(entries);
-    cantor_delta_free(d);
+    if (!err)
+        *ret_obj = o;
+    return err;
+}
+
+/*
+ * The decoded bytes of a chunk as JSON: one block as {"number","count","entries"}; a chunk of several
+ * blocks (docs/formats.md) as {"blocks":[…]} of those, in order.
+ */
+static enum cantor_err reply_delta_json(struct cantor_http_response *resp, const uint8_t *raw, size_t len)
+{
+    json_t *blocks = json_array(), *o = NULL;
+    size_t pos = 0, used = 0;
+    enum cantor_err err = blocks ? CANTOR_OK : CANTOR_ERR_NOMEM;
+
+    while (!err && pos < len) {
+        struct cantor_delta *d = NULL;
+        err = cantor_delta_decode_prefix(raw + pos, len - pos, &used, &d);
+        if (!err)
+            err = delta_json(d, &o);
+        if (!err && json_array_append_new(blocks, o))
+            err = CANTOR_ERR_NOMEM;
+        pos += used;
+        cantor_delta_free(d);
+    }
+    if (!err && json_array_size(blocks) == 1) {
+        err = cantor_http_reply_json(resp, 200, json_incref(json_array_get(blocks, 0)));
+    } else if (!err) {
+        err = cantor_http_reply_json(resp, 200, json_pack("{s:O}", "blocks", blocks));
+    }
+    json_decref(blocks);
     return err;
 }
 

@@ -111,6 +111,16 @@ grep_out '"key_window":1,' "key window in the summary"
 expect 2 "bench-codec --key-window without --warm" "$CANTOR" bench-codec --train "$D/test_01.json" \
     --eval "$G" --key-window 1
 expect 2 "bench-codec bad --key-window" "$CANTOR" bench-codec --eval "$G" --warm --key-window -3
+expect 0 "bench-codec multi-block chunks" "$CANTOR" bench-codec --train "$D/test_01.json" --eval "$G" --warm \
+    --blocks-per-chunk 2
+grep_out '"block":[0-9]+,"last_block":[0-9]+,"raw_bytes"' "a chunk line names its block range"
+grep_out '"blocks_per_chunk":2,' "blocks per chunk in the summary"
+if grep -q '"roundtrip":false' "$TMP/out"; then fail=$((fail + 1)); echo "FAIL: a multi-block round trip"; fi
+expect 2 "bench-codec --blocks-per-chunk without --warm" "$CANTOR" bench-codec --train "$D/test_01.json" \
+    --eval "$G" --blocks-per-chunk 2
+expect 2 "bench-codec --blocks-per-chunk with carried state" "$CANTOR" bench-codec --eval "$G" --warm \
+    --blocks-per-chunk 2 --snapshot-interval 4
+expect 2 "bench-codec bad --blocks-per-chunk" "$CANTOR" bench-codec --eval "$G" --warm --blocks-per-chunk 65
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -17,6 +17,8 @@
 #define GOLDEN_CHUNK "0x6c67bc11ed7c961c16d92b827e8642dc72a2035e0158bc384f0d12d30a04ce33"
 /* keccak256 of the three carried chunks of test_carried_golden */
 #define GOLDEN_CARRIED "0x5efa3167e23d440d63949a3f51d15e00da0653d78897ae3ee2d4c6f701436c7f"
+/* keccak256 of the multi-block chunk of test_multi_block_golden */
+#define GOLDEN_MULTI "0x9ea1d18986c128ca77f85b7582ec8eddfe2ff4a20df1c0312ddf2ad47868e55d"
 #include "testutil.h"
 
 #define TRB "erigon-rpc-tests/mainnet/trace_replayBlockTransactions/"
@@ -430,6 +432,17 @@ START_TEST(test_code_match_model)
 END_TEST
 
 /* Synthetic delta: deterministic content, so its chunk is a golden value for all machines. */
+/* keccak256 of buf, as 0x-hex, must be the golden value want. */
+static void assert_golden(const struct cantor_buf *buf, const char *want)
+{
+    uint8_t h[32];
+    char hex[67];
+
+    cantor_keccak256(buf->data, buf->len, h);
+    cantor_hex_encode(h, 32, hex);
+    ck_assert_str_eq(hex, want);
+}
+
 static struct cantor_delta *synthetic(void)
 {
     struct cantor_delta *d;
@@ -469,7 +482,7 @@ START_TEST(test_determinism_golden)
     struct cantor_delta *d = synthetic();
     struct cantor_buf raw, c1, c2;
     struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
-    uint8_t h[32], mh[32];
+    uint8_t mh[32];
     char hex[67];
 
     o.try_zstd = false; /* pin the CM path: the golden value is about our coder, not zstd's */
@@ -486,9 +499,7 @@ START_TEST(test_determinism_golden)
     cantor_codec_model_hash(m, mh);
     cantor_hex_encode(mh, 32, hex);
     ck_assert_str_eq(hex, GOLDEN_MODEL);
-    cantor_keccak256(c1.data, c1.len, h);
-    cantor_hex_encode(h, 32, hex);
-    ck_assert_str_eq(hex, GOLDEN_CHUNK);
+    assert_golden(&c1, GOLDEN_CHUNK);
     cantor_codec_model_free(m);
     cantor_delta_free(d);
     cantor_buf_release(&raw);
@@ -721,8 +732,6 @@ START_TEST(test_carried_golden)
     struct cantor_delta *d = synthetic();
     struct cantor_buf raw, all, c, out;
     struct cantor_codec_opts o = CANTOR_CODEC_OPTS_DEFAULT;
-    uint8_t h[32];
-    char hex[67];
 
     o.try_zstd = false;
     encode_delta(d, &raw);
@@ -742,15 +751,249 @@ START_TEST(test_carried_golden)
         ck_assert_int_eq(cantor_buf_append(&all, c.data, c.len), CANTOR_OK);
         cantor_buf_release(&c);
     }
-    cantor_keccak256(all.data, all.len, h);
-    cantor_hex_encode(h, 32, hex);
-    ck_assert_str_eq(hex, GOLDEN_CARRIED);
+    assert_golden(&all, GOLDEN_CARRIED);
     cantor_codec_ctx_free(we);
     cantor_codec_ctx_free(wd);
     cantor_codec_model_free(m);
     cantor_delta_free(d);
     cantor_buf_release(&raw);
     cantor_buf_release(&all);
+    cantor_buf_release(&out);
+}
+END_TEST
+
+/* A chunk of codec `codec` (0 raw or 2 cm) over `raw` as the payload, built by hand with a correct
+ * checksum, so the decoder's checks after the checksum can be reached. */
+static void hand_chunk(uint8_t codec, uint64_t first, uint64_t span, const struct cantor_buf *raw,
+                       struct cantor_buf *out)
+{
+    uint8_t h[32];
+    uint64_t v[4] = {first, span, raw->len, raw->len};
+
+    cantor_buf_init(out, 0);
+    ck_assert_int_eq(cantor_buf_append(out, CANTOR_CHUNK_MAGIC, 4), CANTOR_OK);
+    ck_assert_int_eq(cantor_buf_append(out, (uint8_t[]){2, codec, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11), CANTOR_OK);
+    for (int i = 0; i < 4; i++) {
+        uint64_t x = v[i];
+        do {
+            ck_assert_int_eq(cantor_buf_append_byte(out, (uint8_t)((x & 0x7f) | (x > 0x7f ? 0x80 : 0))),
+                             CANTOR_OK);
+            x >>= 7;
+        } while (x);
+    }
+    {
+        struct cantor_keccak k;
+        cantor_keccak256_init(&k);
+        cantor_keccak_update(&k, out->data, out->len);
+        cantor_keccak_update(&k, raw->data, raw->len);
+        cantor_keccak_final(&k, h, 32);
+    }
+    ck_assert_int_eq(cantor_buf_append(out, h, 8), CANTOR_OK);
+    ck_assert_int_eq(cantor_buf_append(out, raw->data, raw->len), CANTOR_OK);
+}
+
+/*
+ * Several consecutive blocks in one chunk: smaller than the blocks' own chunks, bit-identical with
+ * and without the encoder's verify decode, decoded by a fresh context (which then knows their keys),
+ * and refused with precise errors when misused or damaged.
+ */
+START_TEST(test_multi_block)
+{
+    struct cantor_codec_model *m = trained_model();
+    struct cantor_codec_ctx *we, *wd;
+    struct cantor_codec_opts nov = CANTOR_CODEC_OPTS_DEFAULT;
+    struct cantor_buf raws[3], cat, c, cv, one, out;
+    const uint8_t *p[3];
+    size_t l[3], singles = 0;
+    struct cantor_chunk_info ci;
+    uint8_t codec = 0;
+
+    cantor_buf_init(&cat, 0);
+    for (int i = 0; i < 3; i++) {
+        struct cantor_delta *d = load(carry_files[i]); /* 17,073,191-193 */
+        encode_delta(d, &raws[i]);
+        ck_assert_int_eq(cantor_buf_append(&cat, raws[i].data, raws[i].len), CANTOR_OK);
+        p[i] = raws[i].data;
+        l[i] = raws[i].len;
+        cantor_delta_free(d);
+    }
+    cantor_buf_init(&c, 0);
+    cantor_buf_init(&cv, 0);
+    cantor_buf_init(&one, 0);
+    cantor_buf_init(&out, 0);
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    for (int i = 0; i < 3; i++) { /* the same blocks, one chunk each */
+        one.len = 0;
+        ck_assert_int_eq(cantor_codec_compress(m, we, NULL, p[i], l[i], &one, NULL), CANTOR_OK);
+        singles += one.len;
+    }
+    cantor_codec_ctx_free(we);
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_compress_blocks(m, we, NULL, p, l, 3, &cv, &codec), CANTOR_OK);
+    ck_assert_uint_eq(codec, CANTOR_CODEC_CM_WARM);
+    cantor_codec_ctx_free(we);
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    nov.verify = false;
+    ck_assert_int_eq(cantor_codec_compress_blocks(m, we, &nov, p, l, 3, &c, NULL), CANTOR_OK);
+    ck_assert_uint_eq(c.len, cv.len);
+    ck_assert_mem_eq(c.data, cv.data, c.len);
+    ck_assert_uint_lt(c.len, singles); /* one header, and the CM state runs on across the blocks */
+    ck_assert_int_eq(cantor_chunk_parse_header(c.data, c.len, &ci), CANTOR_OK);
+    ck_assert_uint_eq(ci.first_block, 17073191);
+    ck_assert_uint_eq(ci.last_block, 17073193);
+    ck_assert_uint_eq(ci.raw_len, cat.len);
+    /* a fresh context decodes it to the three canonical deltas back to back, and then knows their keys */
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_OK);
+    ck_assert_uint_eq(out.len, cat.len);
+    ck_assert_mem_eq(out.data, cat.data, cat.len);
+    one.len = out.len = 0;
+    ck_assert_int_eq(cantor_codec_compress(m, we, NULL, p[2], l[2], &one, NULL), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, one.data, one.len, &out), CANTOR_OK);
+    ck_assert_mem_eq(out.data, p[2], l[2]);
+    cantor_codec_ctx_free(wd);
+    /* misuse: no context, a carrying context, blocks that are not consecutive, no blocks */
+    one.len = 0;
+    ck_assert_int_eq(cantor_codec_compress_blocks(m, NULL, NULL, p, l, 3, &one, NULL), CANTOR_ERR_INVALID);
+    cantor_codec_ctx_set_snapshot_interval(we, 4);
+    ck_assert_int_eq(cantor_codec_compress_blocks(m, we, NULL, p, l, 3, &one, NULL), CANTOR_ERR_INVALID);
+    cantor_codec_ctx_set_snapshot_interval(we, 1);
+    {
+        const uint8_t *gap[2] = {p[0], p[2]};
+        size_t gl[2] = {l[0], l[2]};
+        ck_assert_int_eq(cantor_codec_compress_blocks(m, we, NULL, gap, gl, 2, &one, NULL),
+                         CANTOR_ERR_INVALID);
+    }
+    ck_assert_int_eq(cantor_codec_compress_blocks(m, we, NULL, p, l, 0, &one, NULL), CANTOR_ERR_INVALID);
+    ck_assert_uint_eq(one.len, 0);
+    out.len = 0;
+    ck_assert_int_eq(cantor_codec_decompress(m, NULL, c.data, c.len, &out), CANTOR_ERR_INVALID);
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    cantor_codec_ctx_set_snapshot_interval(wd, 3);
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_ERR_INVALID);
+    cantor_codec_ctx_free(wd);
+    /* every truncation fails and leaves the context usable; a damaged payload spoils the context */
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    for (size_t cut = 0; cut < c.len; cut += 37)
+        ck_assert_int_ne(cantor_codec_decompress(m, wd, c.data, cut, &out), CANTOR_OK);
+    ck_assert_uint_eq(out.len, 0);
+    {
+        struct cantor_buf bad;
+        enum cantor_err e;
+        cantor_buf_init(&bad, 0);
+        ck_assert_int_eq(cantor_buf_append(&bad, c.data, c.len), CANTOR_OK);
+        bad.data[bad.len - 40] ^= 0x10; /* inside the last block's payload */
+        e = cantor_codec_decompress(m, wd, bad.data, bad.len, &out);
+        ck_assert(e == CANTOR_ERR_CORRUPT || e == CANTOR_ERR_CHECKSUM);
+        ck_assert_uint_eq(out.len, 0);
+        ck_assert_int_eq(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_ERR_MISMATCH);
+        cantor_buf_release(&bad);
+    }
+    cantor_codec_ctx_free(wd);
+    /* bounded mutation fuzz of the multi-block payload: an error, or exactly the three blocks */
+    {
+        struct cantor_buf mut;
+        uint32_t x = 7;
+        cantor_buf_init(&mut, 0);
+        for (int it = 0; it < 120; it++) {
+            enum cantor_err e;
+            mut.len = out.len = 0;
+            ck_assert_int_eq(cantor_buf_append(&mut, c.data, c.len), CANTOR_OK);
+            for (int k = 0; k < 1 + it % 3; k++) {
+                x = x * 1664525u + 1013904223u;
+                mut.data[(x >> 8) % mut.len] ^= (uint8_t)(1u << (x % 8));
+            }
+            ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+            e = cantor_codec_decompress(m, wd, mut.data, mut.len, &out);
+            if (e == CANTOR_OK) {
+                ck_assert_uint_eq(out.len, cat.len);
+                ck_assert_mem_eq(out.data, cat.data, cat.len);
+            } else {
+                ck_assert_uint_eq(out.len, 0);
+            }
+            cantor_codec_ctx_free(wd);
+        }
+        cantor_buf_release(&mut);
+    }
+    /* zstd-dict and raw multi-block chunks: the content must split into exactly the named blocks */
+    {
+        struct cantor_codec_opts zo = CANTOR_CODEC_OPTS_DEFAULT;
+        struct cantor_buf h, two;
+        zo.try_cm = false;
+        one.len = out.len = 0;
+        ck_assert_int_eq(cantor_codec_compress_blocks(m, we, &zo, p, l, 3, &one, &codec), CANTOR_OK);
+        ck_assert_uint_eq(codec, CANTOR_CODEC_ZSTD_DICT);
+        ck_assert_int_eq(cantor_codec_decompress(m, NULL, one.data, one.len, &out), CANTOR_OK);
+        ck_assert_mem_eq(out.data, cat.data, cat.len);
+        cantor_buf_init(&two, 0);
+        ck_assert_int_eq(cantor_buf_append(&two, p[0], l[0]), CANTOR_OK);
+        ck_assert_int_eq(cantor_buf_append(&two, p[1], l[1]), CANTOR_OK);
+        hand_chunk(CANTOR_CODEC_RAW, 17073191, 1, &two, &h);
+        out.len = 0;
+        ck_assert_int_eq(cantor_codec_decompress(m, NULL, h.data, h.len, &out), CANTOR_OK);
+        cantor_buf_release(&h);
+        hand_chunk(CANTOR_CODEC_RAW, 17073191, 2, &two, &h); /* names a third block it lacks */
+        ck_assert_int_eq(cantor_codec_decompress(m, NULL, h.data, h.len, &out), CANTOR_ERR_CORRUPT);
+        cantor_buf_release(&h);
+        hand_chunk(CANTOR_CODEC_RAW, 17073190, 1, &two, &h); /* wrong first block */
+        ck_assert_int_eq(cantor_codec_decompress(m, NULL, h.data, h.len, &out), CANTOR_ERR_CORRUPT);
+        cantor_buf_release(&h);
+        hand_chunk(CANTOR_CODEC_RAW, 17073191, 0, &two, &h); /* one block named, two inside */
+        ck_assert_int_eq(cantor_codec_decompress(m, NULL, h.data, h.len, &out), CANTOR_ERR_CORRUPT);
+        cantor_buf_release(&h);
+        hand_chunk(CANTOR_CODEC_CM, 17073191, 1, &two, &h); /* cold CM is one block per chunk */
+        ck_assert_int_eq(cantor_chunk_parse_header(h.data, h.len, &ci), CANTOR_ERR_UNSUPPORTED);
+        cantor_buf_release(&h);
+        hand_chunk(CANTOR_CODEC_RAW, 17073191, CANTOR_CHUNK_MAX_BLOCKS, &two, &h);
+        ck_assert_int_eq(cantor_chunk_parse_header(h.data, h.len, &ci), CANTOR_ERR_TOO_LARGE);
+        cantor_buf_release(&h);
+        cantor_buf_release(&two);
+        ck_assert_uint_eq(out.len, l[0] + l[1]); /* the good hand-built chunk; nothing from the failures */
+    }
+    cantor_codec_ctx_free(we);
+    for (int i = 0; i < 3; i++)
+        cantor_buf_release(&raws[i]);
+    cantor_buf_release(&cat);
+    cantor_buf_release(&c);
+    cantor_buf_release(&cv);
+    cantor_buf_release(&one);
+    cantor_buf_release(&out);
+    cantor_codec_model_free(m);
+}
+END_TEST
+
+/* A multi-block chunk is bit-exact: three synthetic consecutive blocks with the untrained model. */
+START_TEST(test_multi_block_golden)
+{
+    struct cantor_codec_model *m;
+    struct cantor_codec_ctx *we, *wd;
+    struct cantor_delta *d = synthetic();
+    struct cantor_buf raws[3], c, out;
+    const uint8_t *p[3];
+    size_t l[3];
+
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    for (int i = 0; i < 3; i++) {
+        d->block_number = 1000000 + (uint64_t)i;
+        encode_delta(d, &raws[i]);
+        p[i] = raws[i].data;
+        l[i] = raws[i].len;
+    }
+    cantor_buf_init(&c, 0);
+    cantor_buf_init(&out, 0);
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_compress_blocks(m, we, NULL, p, l, 3, &c, NULL), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_OK);
+    ck_assert_uint_eq(out.len, l[0] + l[1] + l[2]);
+    assert_golden(&c, GOLDEN_MULTI);
+    cantor_codec_ctx_free(we);
+    cantor_codec_ctx_free(wd);
+    cantor_codec_model_free(m);
+    cantor_delta_free(d);
+    for (int i = 0; i < 3; i++)
+        cantor_buf_release(&raws[i]);
+    cantor_buf_release(&c);
     cantor_buf_release(&out);
 }
 END_TEST
@@ -1085,6 +1328,8 @@ int main(void)
     tcase_add_test(tc, test_chunk_v1_compat);
     tcase_add_test(tc, test_carried_state);
     tcase_add_test(tc, test_carried_golden);
+    tcase_add_test(tc, test_multi_block);
+    tcase_add_test(tc, test_multi_block_golden);
     tcase_add_test(tc, test_model_bundle);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

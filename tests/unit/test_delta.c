@@ -587,6 +587,39 @@ START_TEST(test_decode_prefixes_and_trailing)
 }
 END_TEST
 
+/* Two deltas back to back (a multi-block chunk's content): the prefix decoder finds each one's end;
+ * a cut anywhere inside the first fails, and the whole decoder still refuses the pair. */
+START_TEST(test_decode_prefix_concatenated)
+{
+    struct cantor_buf a, b, cat;
+    struct cantor_delta *d = NULL;
+    size_t used = 0;
+
+    encoded_block(ERIGON "trace_replayBlockTransactions/test_37.json", &a);
+    encoded_block(ERIGON "trace_replayBlockTransactions/test_05.json", &b);
+    cantor_buf_init(&cat, 0);
+    ck_assert_int_eq(cantor_buf_append(&cat, a.data, a.len), CANTOR_OK);
+    ck_assert_int_eq(cantor_buf_append(&cat, b.data, b.len), CANTOR_OK);
+    ck_assert_int_eq(cantor_delta_decode_prefix(cat.data, cat.len, &used, &d), CANTOR_OK);
+    ck_assert_uint_eq(used, a.len);
+    ck_assert_uint_eq(d->block_number, 17073191);
+    cantor_delta_free(d);
+    d = NULL;
+    ck_assert_int_eq(cantor_delta_decode_prefix(cat.data + used, cat.len - used, &used, &d), CANTOR_OK);
+    ck_assert_uint_eq(used, b.len);
+    cantor_delta_free(d);
+    d = NULL;
+    for (size_t len = 0; len < a.len; len += 97)
+        ck_assert_int_ne(cantor_delta_decode_prefix(cat.data, len, &used, &d), CANTOR_OK);
+    ck_assert(d == NULL);
+    ck_assert_int_eq(cantor_delta_decode(cat.data, cat.len, &d), CANTOR_ERR_CORRUPT);
+    ck_assert_int_eq(cantor_delta_decode_prefix(cat.data, cat.len, NULL, &d), CANTOR_ERR_INVALID);
+    cantor_buf_release(&a);
+    cantor_buf_release(&b);
+    cantor_buf_release(&cat);
+}
+END_TEST
+
 /* Every single-bit flip of a real encoding either fails or decodes to something that re-encodes
  * to the flipped bytes: the decoder accepts only canonical input and never crashes. */
 START_TEST(test_decode_bit_flips)
@@ -957,6 +990,7 @@ int main(void)
     tcase_add_test(tc, test_non_diff_prestate);
     tcase_add_test(tc, test_finish_merge);
     tcase_add_test(tc, test_decode_prefixes_and_trailing);
+    tcase_add_test(tc, test_decode_prefix_concatenated);
     tcase_add_test(tc, test_decode_bit_flips);
     tcase_add_test(tc, test_decode_non_canonical);
     tcase_add_test(tc, test_encode_rejects_unfinished);
