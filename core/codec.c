@@ -852,8 +852,10 @@ static enum cantor_err compress_multi(struct cantor_codec_model *m, struct canto
     }
     if (o->try_cm) {
         err = cm_encode_blocks(m, w, d, n, o->verify, raws, lens, &cb, &applied, &cm_ok);
-        if (err)
+        if (err) {
+            w->spoiled = true;
             goto out;
+        }
         if (cm_ok && cb.len < best_len) {
             best = cb.data;
             best_len = cb.len;
@@ -863,9 +865,12 @@ static enum cantor_err compress_multi(struct cantor_codec_model *m, struct canto
     }
     for (; applied < n && !err; applied++)
         err = cantor_codec_ctx_apply(w, d[applied]);
-    if (!err)
-        err = write_chunk(out, codec, flags, codec == CANTOR_CODEC_RAW ? zero : m->hash, d[0]->block_number,
-                          n - 1, &ch, cat.data, cat.len, best, best_len, &sum);
+    if (err) {
+        w->spoiled = true; /* some of the blocks' keys are in, not all: no chunk may follow */
+        goto out;
+    }
+    err = write_chunk(out, codec, flags, codec == CANTOR_CODEC_RAW ? zero : m->hash, d[0]->block_number,
+                      n - 1, &ch, cat.data, cat.len, best, best_len, &sum);
     if (!err && ret_codec)
         *ret_codec = codec;
 out:

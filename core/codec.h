@@ -182,7 +182,8 @@ enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct canto
  * at every chunk, so a chunk decodes on its own given the key state before it; random access to a
  * block costs decoding the blocks before it in its chunk. The context's state lookup answers for the
  * state before the chunk's first block. n == 1 is cantor_codec_compress(). The per-chunk header
- * (≈ 30 B) is paid once per n blocks.
+ * (≈ 30 B) is paid once per n blocks. A failure to record a block in the context (out of memory)
+ * spoils it: later chunks fail with CANTOR_ERR_MISMATCH.
  */
 enum cantor_err cantor_codec_compress_blocks(struct cantor_codec_model *m, struct cantor_codec_ctx *warm,
                                              const struct cantor_codec_opts *opts, const uint8_t *const *raws,
