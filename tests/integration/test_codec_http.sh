@@ -61,6 +61,41 @@ curl -sf -X POST --data-binary "@$TMP/head.jsonl" "$API/v1/compress" -o "$TMP/he
 curl -sf -X POST --data-binary "@$TMP/head.chunk" "$API/v1/decompress" -o "$TMP/head.raw" || fail "decompress"
 cmp -s "$TMP/head.raw" "$TMP/c/$head.raw" || fail "JSON lines -> chunk -> bytes differs from the stored delta"
 
+# A raw chunk of two blocks (docs/formats.md "Several blocks per chunk"), built by hand from the
+# canonical bytes of blocks 1 and 2: decoded to both, and to {"blocks":[...]} as JSON; the same bytes
+# naming three blocks are refused.
+multi_chunk() { # SPAN OUT: header (raw codec, no model) + checksum (keccak via the CLI) + content
+    cat "$TMP/c/1.raw" "$TMP/c/2.raw" >"$TMP/m.raw"
+    python3 - "$1" "$TMP/m.raw" "$TMP/m.head" <<'PY'
+import sys
+def varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7f; v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v: return bytes(out)
+n = len(open(sys.argv[2], "rb").read())
+h = b"CNTC" + bytes([2, 0, 0]) + bytes(8) + varint(1) + varint(int(sys.argv[1])) + varint(n) + varint(n)
+open(sys.argv[3], "wb").write(h)
+PY
+    cat "$TMP/m.head" "$TMP/m.raw" >"$TMP/m.sum"
+    sum=$("$CANTOR" keccak --file "$TMP/m.sum") || fail "cantor keccak"
+    python3 -c 'import sys; o = open(sys.argv[4], "wb"); o.write(open(sys.argv[1], "rb").read())
+o.write(bytes.fromhex(sys.argv[2][2:18])); o.write(open(sys.argv[3], "rb").read())' \
+        "$TMP/m.head" "$sum" "$TMP/m.raw" "$2"
+}
+multi_chunk 1 "$TMP/multi.chunk"
+curl -sf -X POST --data-binary "@$TMP/multi.chunk" "$API/v1/decompress" -o "$TMP/multi.raw" ||
+    fail "POST /v1/decompress of a two-block chunk"
+cmp -s "$TMP/multi.raw" "$TMP/m.raw" || fail "two-block chunk: bytes differ"
+curl -sf -X POST --data-binary "@$TMP/multi.chunk" "$API/v1/decompress?format=json" |
+    jq -e '[.blocks[].number] == [1, 2] and (.blocks[0].entries | length) == .blocks[0].count' >/dev/null ||
+    fail "two-block chunk: JSON is not {\"blocks\":[1, 2]}"
+multi_chunk 2 "$TMP/multi3.chunk"
+code=$(curl -s -o "$TMP/err.json" -w '%{http_code}' -X POST --data-binary "@$TMP/multi3.chunk" "$API/v1/decompress")
+[ "$code" = 400 ] || fail "a chunk naming a block it lacks: status $code, want 400"
+log "a two-block chunk decodes (bytes and JSON); one naming a third block it lacks is refused"
+
 # Bad chunks: precise 400s. Pick the largest chunk so it has a payload.
 big=$(ls -S "$TMP"/c/*.chunk | head -1)
 expect_400() { # FILE WORD
