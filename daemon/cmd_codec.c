@@ -1,6 +1,9 @@
 /*
  * cmd_codec.c - `cantor compress IN OUT` and `cantor decompress IN OUT`: a canonical delta (or a
  * recorded trace_replayBlockTransactions / debug_traceBlockByNumber JSON file) to one chunk and back.
+ * `cantor compress IN... OUT` with several consecutive blocks makes one self-contained warm chunk of
+ * all of them (docs/formats.md "Several blocks per chunk"): its context is only what its own blocks
+ * show, so `cantor decompress` decodes it with the model alone.
  * `--train PATH...` builds the model snapshot from recorded files (deterministic: the same files give
  * the same model hash, which the chunk names); `--model BUNDLE` rebuilds a cantord model version from
  * its bundle (GET /v1/models/{hash}, core/codec.h), so a cold chunk from cantord decodes offline;
@@ -136,7 +139,8 @@ static int write_file(const char *path, const uint8_t *p, size_t n)
     return ok ? 0 : -1;
 }
 
-#define USAGE "usage: cantor %s [--train PATH]... [--model BUNDLE] IN OUT\n"
+#define USAGE  "usage: cantor %s [--train PATH]... [--model BUNDLE] IN%s OUT\n"
+#define MAX_IN 64 /* blocks in one `cantor compress` chunk */
 
 /* The model of a bundle file; a bundle whose rebuilt model is not what it claims cannot happen (the hash
  * is computed here), but a corrupt one is refused before training. */
@@ -153,15 +157,17 @@ static enum cantor_err model_from_bundle(const char *path, struct cantor_codec_m
     return err;
 }
 
-/* Parse [--train PATH]... [--model BUNDLE] IN OUT; builds the model. */
-static int setup(int argc, char **argv, struct cantor_codec_model **ret_m, const char **in, const char **out)
+/* Parse [--train PATH]... [--model BUNDLE] IN... OUT (at most max_in INs); builds the model. */
+static int setup(int argc, char **argv, size_t max_in, struct cantor_codec_model **ret_m, const char **in,
+                 size_t *ret_n_in, const char **out)
 {
     struct cantor_cli_deltas tr = {0};
-    const char *bundle = NULL;
-    int pos = 0;
+    const char *bundle = NULL, *pend = NULL;
+    const char *many = max_in > 1 ? "..." : "";
+    size_t n = 0, npos = 0;
     enum cantor_err err;
 
-    *in = *out = NULL;
+    *out = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--train") == 0 && i + 1 < argc) {
             if (cantor_cli_load_deltas(argv[++i], &tr)) {
@@ -171,24 +177,25 @@ static int setup(int argc, char **argv, struct cantor_codec_model **ret_m, const
         } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc && !bundle) {
             bundle = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) {
-            printf(USAGE, argv[0]);
+            printf(USAGE, argv[0], many);
             cantor_cli_deltas_release(&tr);
             return -1;
-        } else if (pos == 0) {
-            *in = argv[i];
-            pos++;
-        } else if (pos == 1) {
-            *out = argv[i];
-            pos++;
         } else {
-            pos++;
+            /* positional: every one but the last is an input */
+            if (pend && n < max_in)
+                in[n++] = pend;
+            pend = argv[i];
+            npos++;
         }
     }
-    if (pos != 2 || (bundle && tr.n)) {
-        fprintf(stderr, USAGE "(--model and --train exclude each other)\n", argv[0]);
+    *out = pend;
+    if (npos < 2 || npos > max_in + 1 || (bundle && tr.n)) {
+        fprintf(stderr, USAGE "(--model and --train exclude each other; at most %zu input%s)\n", argv[0],
+                many, max_in, max_in > 1 ? "s" : "");
         cantor_cli_deltas_release(&tr);
         return CANTOR_EXIT_USAGE;
     }
+    *ret_n_in = n;
     if (bundle) {
         err = model_from_bundle(bundle, ret_m);
         if (err) {
@@ -208,50 +215,80 @@ static int setup(int argc, char **argv, struct cantor_codec_model **ret_m, const
     return 0;
 }
 
+/* One input as canonical delta bytes appended to raw: the bytes themselves, or a recording encoded. */
+static enum cantor_err input_canonical(const char *path, struct cantor_buf *raw)
+{
+    struct cantor_buf in;
+    struct cantor_delta *d = NULL;
+    enum cantor_err err;
+
+    cantor_buf_init(&in, CANTOR_DELTA_MAX_RECORDED);
+    err = read_file(path, &in) ? CANTOR_ERR_IO : CANTOR_OK;
+    if (!err && in.len >= CANTOR_DELTA_MAGIC_LEN &&
+        memcmp(in.data, CANTOR_DELTA_MAGIC, CANTOR_DELTA_MAGIC_LEN) == 0) {
+        err = cantor_buf_append(raw, in.data, in.len);
+    } else if (!err) {
+        err = cantor_delta_load_recorded(path, &d);
+        if (!err)
+            err = cantor_delta_encode(d, raw);
+    }
+    cantor_delta_free(d);
+    cantor_buf_release(&in);
+    return err;
+}
+
 int cantor_cmd_compress(int argc, char **argv)
 {
     struct cantor_codec_model *m = NULL;
-    struct cantor_buf in, raw, out;
-    struct cantor_delta *d = NULL;
-    const char *ip, *op;
+    struct cantor_codec_ctx *ctx = NULL;
+    struct cantor_buf raw, out;
+    const char *ip[MAX_IN], *op;
+    const uint8_t *p[MAX_IN];
+    size_t l[MAX_IN], off[MAX_IN], n = 0;
     uint8_t codec = 0;
-    int rc = setup(argc, argv, &m, &ip, &op);
-    enum cantor_err err;
+    int rc = setup(argc, argv, MAX_IN, &m, ip, &n, &op);
+    enum cantor_err err = CANTOR_OK;
 
     if (rc)
         return rc < 0 ? CANTOR_EXIT_OK : rc;
-    cantor_buf_init(&in, CANTOR_DELTA_MAX_RECORDED);
     cantor_buf_init(&raw, CANTOR_CHUNK_MAX_RAW);
     cantor_buf_init(&out, CANTOR_CHUNK_MAX_LEN);
-    rc = CANTOR_EXIT_USAGE;
-    if (read_file(ip, &in)) {
-        fprintf(stderr, "cantor compress: cannot read %s\n", ip);
+    rc = CANTOR_EXIT_FAIL;
+    for (size_t i = 0; i < n && !err; i++) {
+        off[i] = raw.len;
+        err = input_canonical(ip[i], &raw);
+        l[i] = raw.len - off[i];
+        if (err)
+            fprintf(stderr, "cantor compress: %s: %s\n", ip[i], cantor_err_str(err));
+    }
+    if (err)
         goto out;
-    }
-    if (in.len >= CANTOR_DELTA_MAGIC_LEN &&
-        memcmp(in.data, CANTOR_DELTA_MAGIC, CANTOR_DELTA_MAGIC_LEN) == 0) {
-        err = cantor_buf_append(&raw, in.data, in.len);
-    } else {
-        err = cantor_delta_load_recorded(ip, &d);
-        if (!err)
-            err = cantor_delta_encode(d, &raw);
-    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = raw.data + off[i];
+    /* several blocks: one warm chunk whose context is only what its own blocks show */
+    if (n > 1)
+        err = cantor_codec_ctx_new(&ctx);
     if (!err)
-        err = cantor_codec_compress(m, NULL, NULL, raw.data, raw.len, &out, &codec);
+        err = cantor_codec_compress_blocks(m, ctx, NULL, p, l, n, &out, &codec);
     if (err) {
-        fprintf(stderr, "cantor compress: %s: %s\n", ip, cantor_err_str(err));
-        rc = CANTOR_EXIT_FAIL;
+        fprintf(stderr, "cantor compress: %s%s: %s%s\n", ip[0], n > 1 ? "..." : "", cantor_err_str(err),
+                err == CANTOR_ERR_INVALID && n > 1 ? " (the inputs must be consecutive blocks, in order)"
+                                                   : "");
         goto out;
     }
     if (write_file(op, out.data, out.len)) {
         fprintf(stderr, "cantor compress: cannot write %s\n", op);
+        rc = CANTOR_EXIT_USAGE;
         goto out;
     }
-    fprintf(stderr, "%s: %zu -> %zu bytes (%s)\n", ip, raw.len, out.len, cantor_codec_name(codec));
+    if (n > 1)
+        fprintf(stderr, "%s ... %s (%zu blocks): %zu -> %zu bytes (%s)\n", ip[0], ip[n - 1], n, raw.len,
+                out.len, cantor_codec_name(codec));
+    else
+        fprintf(stderr, "%s: %zu -> %zu bytes (%s)\n", ip[0], raw.len, out.len, cantor_codec_name(codec));
     rc = CANTOR_EXIT_OK;
 out:
-    cantor_delta_free(d);
-    cantor_buf_release(&in);
+    cantor_codec_ctx_free(ctx);
     cantor_buf_release(&raw);
     cantor_buf_release(&out);
     cantor_codec_model_free(m);
@@ -261,9 +298,12 @@ out:
 int cantor_cmd_decompress(int argc, char **argv)
 {
     struct cantor_codec_model *m = NULL;
+    struct cantor_codec_ctx *ctx = NULL;
+    struct cantor_chunk_info hi;
     struct cantor_buf in, out;
     const char *ip, *op;
-    int rc = setup(argc, argv, &m, &ip, &op);
+    size_t n_in = 0;
+    int rc = setup(argc, argv, 1, &m, &ip, &n_in, &op);
     enum cantor_err err;
 
     if (rc)
@@ -275,7 +315,23 @@ int cantor_cmd_decompress(int argc, char **argv)
         fprintf(stderr, "cantor decompress: cannot read %s\n", ip);
         goto out;
     }
-    err = cantor_codec_decompress(m, NULL, in.data, in.len, &out);
+    /* a warm chunk of several blocks as `cantor compress IN... OUT` makes it: a fresh context; a warm
+     * chunk from cantord's store needs the store's state and fails its checksum here */
+    err = cantor_chunk_parse_header(in.data, in.len, &hi);
+    if (!err && hi.codec == CANTOR_CODEC_CM_WARM && hi.last_block != hi.first_block)
+        err = cantor_codec_ctx_new(&ctx);
+    if (!err || err == CANTOR_ERR_TRUNCATED || err == CANTOR_ERR_CORRUPT || err == CANTOR_ERR_UNSUPPORTED ||
+        err == CANTOR_ERR_TOO_LARGE)
+        err = cantor_codec_decompress(m, ctx, in.data, in.len, &out);
+    if (err == CANTOR_ERR_INVALID && hi.codec == CANTOR_CODEC_CM_WARM) {
+        fprintf(
+            stderr,
+            "cantor decompress: %s: a warm chunk of one block needs the state and keys before it: decode it "
+            "with cantord (POST /v1/decompress)\n",
+            ip);
+        rc = CANTOR_EXIT_FAIL;
+        goto out;
+    }
     if (err == CANTOR_ERR_UNKNOWN_MODEL) {
         struct cantor_chunk_info ci = {0};
         char want[67] = "?", have[67];
@@ -303,6 +359,7 @@ int cantor_cmd_decompress(int argc, char **argv)
     }
     rc = CANTOR_EXIT_OK;
 out:
+    cantor_codec_ctx_free(ctx);
     cantor_buf_release(&in);
     cantor_buf_release(&out);
     cantor_codec_model_free(m);

@@ -93,9 +93,24 @@ expect 1 "missing bundle file" "$CANTOR" decompress --model "$TMP/none.bundle" "
 expect 2 "--model with --train" "$CANTOR" decompress --model "$TMP/short.bundle" --train "$D/test_01.json" \
     "$TMP/t.chunk" "$TMP/t.raw"
 
+# Several consecutive blocks in one self-contained chunk: decoded with the model alone, to the blocks'
+# canonical bytes back to back; inputs that are not consecutive are refused.
+G=$DATA/erigon-rpc-tests/mainnet/debug_traceBlockByNumber
+expect 0 "compress three blocks into one chunk" "$CANTOR" compress "$G/test_32.json" "$G/test_33.json" \
+    "$G/test_34.json" "$TMP/m.chunk"
+grep_out '\(3 blocks\): 149500 -> [0-9]+ bytes \(cm-warm\)' "multi-block compress summary"
+expect 0 "decompress the three-block chunk" "$CANTOR" decompress "$TMP/m.chunk" "$TMP/m.raw"
+for b in 32 33 34; do "$CANTOR" compress "$G/test_$b.json" "$TMP/s$b.chunk" 2>/dev/null &&
+    "$CANTOR" decompress "$TMP/s$b.chunk" "$TMP/s$b.raw"; done
+cat "$TMP/s32.raw" "$TMP/s33.raw" "$TMP/s34.raw" >"$TMP/s.raw"
+expect 0 "three-block chunk decodes to the three deltas" cmp "$TMP/s.raw" "$TMP/m.raw"
+expect 1 "compress of blocks that are not consecutive" "$CANTOR" compress "$G/test_32.json" "$G/test_34.json" \
+    "$TMP/x.chunk"
+grep_out 'consecutive blocks' "non-consecutive message"
+expect 2 "decompress takes one input" "$CANTOR" decompress "$TMP/m.chunk" "$TMP/s.raw" "$TMP/y.raw"
+
 # The codec benchmark, quick (the full run is bench/codec.sh): trains on recorded blocks, codes others,
 # checks every round trip (exit 1 on a failed one) and prints the baselines from the same run.
-G=$DATA/erigon-rpc-tests/mainnet/debug_traceBlockByNumber
 expect 0 "bench-codec cold" "$CANTOR" bench-codec --train "$D/test_01.json" "$D/test_02.json" \
     --eval "$D/test_05.json" "$D/test_11.json" --quick
 grep_out '"summary":true,"regime":"cold".*"zstd19_dict_bytes":[0-9]+,"xz9e_bytes":[0-9]+' "cold summary"
