@@ -419,7 +419,9 @@ static enum cantor_err decode_locked(struct cantor_compress *c, const uint8_t *c
         err = model_get(c, c->active, &m);
     else
         err = model_get_prefix(c, info.model_hash, info.model_hash_len, &m);
-    if (!err && (info.flags & CANTOR_CHUNK_FLAG_WARM))
+    if (!err && (info.flags & CANTOR_CHUNK_FLAG_WARM) && info.last_block != info.first_block)
+        err = cantor_codec_ctx_new(&ctx); /* several blocks: self-contained (encode_range) */
+    else if (!err && (info.flags & CANTOR_CHUNK_FLAG_WARM))
         err = warm_ctx(c, info.first_block, &la, &ctx);
     if (!err)
         err = cantor_codec_decompress(m, ctx, chunk, len, out);
@@ -457,6 +459,42 @@ enum cantor_err cantor_compress_encode(struct cantor_compress *c, const uint8_t 
     if (!err)
         err = cantor_codec_compress(m, NULL, NULL, raw, len, out, NULL);
     pthread_mutex_unlock(&c->lock);
+    return err;
+}
+
+enum cantor_err cantor_compress_encode_range(struct cantor_compress *c, uint64_t first, uint64_t count,
+                                             struct cantor_buf *out)
+{
+    struct cantor_codec_model *m = NULL;
+    struct cantor_codec_ctx *ctx = NULL;
+    uint8_t *raw[CANTOR_COMPRESS_RANGE_MAX] = {NULL};
+    size_t len[CANTOR_COMPRESS_RANGE_MAX];
+    size_t total = 0, got = 0;
+    enum cantor_err err = CANTOR_OK;
+
+    if (!c || !out || count == 0 || count > CANTOR_COMPRESS_RANGE_MAX || first > UINT64_MAX - count)
+        return CANTOR_ERR_INVALID;
+    /* the stored deltas are read outside the engine's lock: the store is thread-safe */
+    for (; got < count && !err; got++) {
+        err = cantor_store_get_delta_bytes(c->store, first + got, &raw[got], &len[got]);
+        if (!err && len[got] > CANTOR_CHUNK_MAX_RAW - total)
+            err = CANTOR_ERR_TOO_LARGE;
+        if (!err)
+            total += len[got];
+    }
+    if (!err)
+        err = cantor_codec_ctx_new(&ctx);
+    if (!err) {
+        pthread_mutex_lock(&c->lock);
+        err = model_get(c, c->active, &m);
+        if (!err)
+            err = cantor_codec_compress_blocks(m, ctx, NULL, (const uint8_t *const *)raw, len, (size_t)count,
+                                               out, NULL);
+        pthread_mutex_unlock(&c->lock);
+    }
+    cantor_codec_ctx_free(ctx);
+    for (size_t i = 0; i < got; i++)
+        free(raw[i]);
     return err;
 }
 
@@ -1242,6 +1280,11 @@ static enum cantor_err api_chunk(void *arg, uint64_t n, uint8_t **ret_chunk, siz
     return cantor_compress_get_chunk(arg, n, ret_chunk, ret_len);
 }
 
+static enum cantor_err api_range(void *arg, uint64_t first, uint64_t count, struct cantor_buf *out)
+{
+    return cantor_compress_encode_range(arg, first, count, out);
+}
+
 static void api_stats(void *arg, struct cantor_api_codec_stats *ret)
 {
     struct cantor_compress_stats st;
@@ -1271,7 +1314,8 @@ const struct cantor_api_codec *cantor_compress_api(struct cantor_compress *c)
 {
     if (!c)
         return NULL;
-    c->api = (struct cantor_api_codec){c, api_decode, api_encode, api_stats, api_bundle, api_chunk};
+    c->api =
+        (struct cantor_api_codec){c, api_decode, api_encode, api_stats, api_bundle, api_chunk, api_range};
     return &c->api;
 }
 

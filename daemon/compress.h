@@ -79,7 +79,6 @@ enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n,
 /* Chunk -> canonical bytes appended to out; the model and (warm) parent state come from the store. */
 enum cantor_err cantor_compress_decode(struct cantor_compress *c, const uint8_t *chunk, size_t len,
                                        struct cantor_buf *out);
-/* Canonical bytes -> a cold chunk with the active model (needs no state to decode). */
 /*
  * The model bundle (core/codec.h) of the registered model whose hash starts with prefix (plen bytes,
  * 1..32; 0 = the active model): what `cantor decompress --model` needs to decode a cold chunk
@@ -88,8 +87,18 @@ enum cantor_err cantor_compress_decode(struct cantor_compress *c, const uint8_t 
  */
 enum cantor_err cantor_compress_model_bundle(struct cantor_compress *c, const uint8_t *prefix, size_t plen,
                                              struct cantor_buf *out);
+/* Canonical bytes -> a cold chunk with the active model (needs no state to decode). */
 enum cantor_err cantor_compress_encode(struct cantor_compress *c, const uint8_t *raw, size_t len,
                                        struct cantor_buf *out);
+/*
+ * Blocks first .. first + count - 1 (count 1..CANTOR_COMPRESS_RANGE_MAX) -> one self-contained chunk
+ * of all of them with the active model, made now from the stored deltas (docs/formats.md "Several
+ * blocks per chunk"): its warm context is only what its own blocks show, so it decodes offline with
+ * the model bundle alone. NOT_FOUND: a block of the range has no stored delta.
+ */
+#define CANTOR_COMPRESS_RANGE_MAX CANTOR_API_RANGE_MAX /* 32 */
+enum cantor_err cantor_compress_encode_range(struct cantor_compress *c, uint64_t first, uint64_t count,
+                                             struct cantor_buf *out);
 void cantor_compress_get_stats(struct cantor_compress *c, struct cantor_compress_stats *ret);
 
 /* One trainer round now, on the calling thread (tests, tools): train if due, compact a step. */

@@ -39,7 +39,11 @@ struct cantor_api_codec {
     /* Block n's chunk as this binary decodes it (re-coded first if an upgrade left it stale);
      * *ret_chunk malloc'd, caller frees; CANTOR_ERR_NOT_FOUND: none. */
     enum cantor_err (*chunk)(void *arg, uint64_t n, uint8_t **ret_chunk, size_t *ret_len);
+    /* Blocks first .. first + count - 1 as one self-contained chunk (decodes with the model alone);
+     * CANTOR_ERR_NOT_FOUND: a block without a stored delta; _INVALID: count out of range. */
+    enum cantor_err (*range)(void *arg, uint64_t first, uint64_t count, struct cantor_buf *out);
 };
+#define CANTOR_API_RANGE_MAX 32 /* blocks in one range chunk (daemon: CANTOR_COMPRESS_RANGE_MAX) */
 
 /* The codec routes (rpc/handlers_codec.c), listed in the route table of rpc/handlers.c. */
 struct cantor_http_request;

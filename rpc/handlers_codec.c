@@ -1,5 +1,6 @@
 /*
- * handlers_codec.c - the compression routes: GET /v1/blocks/{n}/compressed (the stored chunk, binary),
+ * handlers_codec.c - the compression routes: GET /v1/blocks/{n}/compressed (the stored chunk, binary;
+ * ?count=K: a self-contained chunk of K blocks),
  * POST /v1/compress (canonical delta bytes, a recorded Parity/geth diff as JSON, or JSON lines of
  * entries -> a chunk), POST /v1/decompress (a chunk -> canonical bytes, or JSON with ?format=json) and
  * GET /v1/compression/stats. Coding goes through ctx->codec (rpc/api_codec.h), filled by the daemon.
@@ -60,17 +61,50 @@ static enum cantor_err reply_chunk_error(struct cantor_http_response *resp, enum
     }
 }
 
+/*
+ * ?count=K (2..CANTOR_API_RANGE_MAX): blocks n .. n + K - 1 as one self-contained chunk made now with the
+ * active model (decodes offline with its bundle); without it (or K = 1) the stored chunk of block n.
+ */
 enum cantor_err cantor_api_h_block_compressed(void *c, const struct cantor_http_request *req,
                                               struct cantor_http_response *resp)
 {
+    static const char *const allowed[] = {"count", NULL};
     struct cantor_api_ctx *ctx = c;
+    const char *cs = cantor_http_query(req, "count");
     uint8_t *chunk = NULL;
-    size_t len = 0;
+    size_t len = 0, count = 1;
+    char why[96], echo[64];
     uint64_t n;
     enum cantor_err err;
 
-    if (cantor_api_reject_query(req, resp, NULL) || !cantor_api_resolve_block(ctx, req->params[0], resp, &n))
+    if (cantor_api_reject_query(req, resp, allowed) ||
+        !cantor_api_resolve_block(ctx, req->params[0], resp, &n))
         return CANTOR_OK;
+    if (cantor_params_limit(cs, 1, CANTOR_API_RANGE_MAX, &count, why, sizeof(why))) {
+        cantor_params_echo(cs, echo, sizeof(echo));
+        return cantor_http_reply_error(resp, 400, "invalid count '%s': %s", echo, why);
+    }
+    if (count > 1) {
+        struct cantor_buf out;
+        if (no_codec(ctx, resp))
+            return CANTOR_OK;
+        if (!ctx->codec->range)
+            return cantor_http_reply_error(resp, 404, "this engine makes no chunks of several blocks");
+        cantor_buf_init(&out, CANTOR_CHUNK_MAX_LEN);
+        err = ctx->codec->range(ctx->codec->arg, n, count, &out);
+        if (err == CANTOR_ERR_NOT_FOUND)
+            err = cantor_http_reply_error(resp, 404, "blocks %" PRIu64 "..%" PRIu64 " are not all stored", n,
+                                          n + count - 1);
+        else if (err == CANTOR_ERR_TOO_LARGE)
+            err = cantor_http_reply_error(resp, 413, "blocks %" PRIu64 "..%" PRIu64 " exceed the chunk limit",
+                                          n, n + count - 1);
+        else if (!err) {
+            chunk = cantor_buf_detach(&out, &len);
+            err = cantor_http_reply_text(resp, 200, "application/octet-stream", (char *)chunk, len);
+        }
+        cantor_buf_release(&out);
+        return err;
+    }
     if (ctx->codec && ctx->codec->chunk)
         err = ctx->codec->chunk(ctx->codec->arg, n, &chunk, &len);
     else

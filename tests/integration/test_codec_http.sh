@@ -96,6 +96,31 @@ code=$(curl -s -o "$TMP/err.json" -w '%{http_code}' -X POST --data-binary "@$TMP
 [ "$code" = 400 ] || fail "a chunk naming a block it lacks: status $code, want 400"
 log "a two-block chunk decodes (bytes and JSON); one naming a third block it lacks is refused"
 
+# GET /v1/blocks/{n}/compressed?count=K: blocks n .. n+K-1 in one self-contained chunk, decoded
+# offline with the model bundle alone and by the daemon, and smaller than the K blocks' cold chunks.
+curl -sf "$API/v1/blocks/11/compressed?count=16" -o "$TMP/range.chunk" || fail "GET /v1/blocks/11/compressed?count=16"
+cold=0
+: >"$TMP/range.want"
+for ((n = 11; n <= 26; n++)); do
+    cat "$TMP/c/$n.raw" >>"$TMP/range.want"
+    cold=$((cold + $(stat -c %s "$TMP/c/$n.cold")))
+done
+"$CANTOR" decompress --model "$TMP/model.bundle" "$TMP/range.chunk" "$TMP/range.cli" 2>>"$TMP/cli.log" ||
+    fail "cantor decompress --model of the range chunk"
+cmp -s "$TMP/range.want" "$TMP/range.cli" || fail "range chunk: offline decode differs from the 16 blocks"
+curl -sf -X POST --data-binary "@$TMP/range.chunk" "$API/v1/decompress" -o "$TMP/range.raw" ||
+    fail "POST /v1/decompress of the range chunk"
+cmp -s "$TMP/range.want" "$TMP/range.raw" || fail "range chunk: the daemon's decode differs from the 16 blocks"
+range=$(stat -c %s "$TMP/range.chunk")
+[ "$range" -lt "$cold" ] || fail "range chunk $range bytes, not below the 16 cold chunks ($cold)"
+for q in count=0 count=33 count=x count=2\&count=3 limit=2; do
+    code=$(curl -s -o "$TMP/err.json" -w '%{http_code}' "$API/v1/blocks/11/compressed?$q")
+    [ "$code" = 400 ] || fail "compressed?$q: status $code, want 400"
+done
+code=$(curl -s -o "$TMP/err.json" -w '%{http_code}' "$API/v1/blocks/$head/compressed?count=2")
+[ "$code" = 404 ] || fail "a range past the head: status $code, want 404"
+log "blocks 11..26 as one chunk: $range bytes (their cold chunks: $cold); decoded offline and by the daemon"
+
 # Bad chunks: precise 400s. Pick the largest chunk so it has a payload.
 big=$(ls -S "$TMP"/c/*.chunk | head -1)
 expect_400() { # FILE WORD

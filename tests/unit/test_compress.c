@@ -362,6 +362,60 @@ static void put_model_record(struct cantor_store *store, const uint8_t hash[32])
  * (which outside a forced pass is replaced too, even where the new chunk is larger). It happens
  * once: the engine records its coder.
  */
+/*
+ * A range of stored blocks as one self-contained chunk: the engine decodes it to the blocks' canonical
+ * bytes, so does a fresh context with only the model (what `cantor decompress --model` does), and bad
+ * ranges get precise errors.
+ */
+START_TEST(test_encode_range)
+{
+    struct cantor_buf out, back, want;
+    struct cantor_codec_ctx *fresh;
+    struct cantor_codec_model *m = NULL;
+    struct cantor_chunk_info info;
+    struct rig r;
+
+    rig_open(&r, false);
+    for (int i = 0; i < 5; i++)
+        apply(&r, i);
+    cantor_buf_init(&out, CANTOR_CHUNK_MAX_LEN);
+    cantor_buf_init(&back, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&want, CANTOR_CHUNK_MAX_RAW);
+    for (uint64_t b = FIRST + 1; b <= FIRST + 4; b++) {
+        uint8_t *raw = NULL;
+        size_t len = 0;
+        ck_assert_int_eq(cantor_store_get_delta_bytes(r.store, b, &raw, &len), CANTOR_OK);
+        ck_assert_int_eq(cantor_buf_append(&want, raw, len), CANTOR_OK);
+        free(raw);
+    }
+    ck_assert_int_eq(cantor_compress_encode_range(r.c, FIRST + 1, 4, &out), CANTOR_OK);
+    ck_assert_int_eq(cantor_chunk_parse_header(out.data, out.len, &info), CANTOR_OK);
+    ck_assert_uint_eq(info.first_block, FIRST + 1);
+    ck_assert_uint_eq(info.last_block, FIRST + 4);
+    ck_assert_int_eq(cantor_compress_decode(r.c, out.data, out.len, &back), CANTOR_OK);
+    ck_assert_uint_eq(back.len, want.len);
+    ck_assert_mem_eq(back.data, want.data, want.len);
+    /* offline: the (untrained, active) model and an empty context are all it needs */
+    back.len = 0;
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_ctx_new(&fresh), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_decompress(m, fresh, out.data, out.len, &back), CANTOR_OK);
+    ck_assert_mem_eq(back.data, want.data, want.len);
+    cantor_codec_ctx_free(fresh);
+    cantor_codec_model_free(m);
+    out.len = 0;
+    ck_assert_int_eq(cantor_compress_encode_range(r.c, FIRST + 3, 3, &out), CANTOR_ERR_NOT_FOUND);
+    ck_assert_int_eq(cantor_compress_encode_range(r.c, FIRST, 0, &out), CANTOR_ERR_INVALID);
+    ck_assert_int_eq(cantor_compress_encode_range(r.c, FIRST, CANTOR_COMPRESS_RANGE_MAX + 1, &out),
+                     CANTOR_ERR_INVALID);
+    ck_assert_uint_eq(out.len, 0);
+    cantor_buf_release(&out);
+    cantor_buf_release(&back);
+    cantor_buf_release(&want);
+    rig_close(&r);
+}
+END_TEST
+
 START_TEST(test_coder_migration)
 {
     static const uint8_t other_coder[32] = {0x11}, fake_model[32] = {0x22};
@@ -503,6 +557,7 @@ static Suite *compress_suite(void)
     tcase_add_test(tc, test_rollback);
     tcase_add_test(tc, test_train_promote_compact);
     tcase_add_test(tc, test_bad_chunks);
+    tcase_add_test(tc, test_encode_range);
     tcase_add_test(tc, test_coder_migration);
     tcase_add_test(tc, test_key_window);
     tcase_add_test(tc, test_encode_cold);
