@@ -14,6 +14,7 @@
 
 #include "codec_internal.h"
 #include "keccak.h"
+#include "varint.h"
 
 #define CM_MAIN_BITS 18
 #define DICT_CAP     (112u * 1024)
@@ -438,41 +439,14 @@ enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struc
 }
 
 /* ---------------- container ---------------- */
-static enum cantor_err put_varint(struct cantor_buf *b, uint64_t v)
-{
-    uint8_t t[10];
-    size_t n = 0;
-
-    do {
-        t[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            t[n] |= 0x80;
-        n++;
-    } while (v);
-    return cantor_buf_append(b, t, n);
-}
-
+/* A header or payload varint at *pos (advanced); a non-minimal or oversized one is a corrupt chunk. */
 static enum cantor_err get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *ret)
 {
-    uint64_t v = 0;
+    size_t used = 0;
+    enum cantor_err err = cantor_varint_decode(p + *pos, len - *pos, ret, &used);
 
-    for (unsigned i = 0; i < 10; i++) {
-        uint8_t c;
-        if (*pos >= len)
-            return CANTOR_ERR_TRUNCATED;
-        c = p[(*pos)++];
-        if (i == 9 && c > 1)
-            return CANTOR_ERR_CORRUPT;
-        v |= (uint64_t)(c & 0x7f) << (7 * i);
-        if (!(c & 0x80)) {
-            if (i && c == 0)
-                return CANTOR_ERR_CORRUPT; /* non-minimal */
-            *ret = v;
-            return CANTOR_OK;
-        }
-    }
-    return CANTOR_ERR_CORRUPT;
+    *pos += used;
+    return err == CANTOR_ERR_INVALID || err == CANTOR_ERR_OVERFLOW ? CANTOR_ERR_CORRUPT : err;
 }
 
 static uint64_t chunk_checksum(const uint8_t *hdr, size_t hlen, const uint8_t *raw, size_t raw_len)
@@ -591,13 +565,13 @@ static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_
     if (!err)
         err = cantor_buf_append(&h, model_hash, CANTOR_CHUNK_MODEL_PREFIX);
     if (!err)
-        err = put_varint(&h, block);
+        err = cantor_varint_append(&h, block);
     if (!err)
-        err = put_varint(&h, span);
+        err = cantor_varint_append(&h, span);
     if (!err)
-        err = put_varint(&h, raw_len);
+        err = cantor_varint_append(&h, raw_len);
     if (!err && (flags & CANTOR_CHUNK_FLAG_CARRY)) {
-        err = put_varint(&h, ch->pos);
+        err = cantor_varint_append(&h, ch->pos);
         if (!err)
             err = cantor_buf_append(&h,
                                     (uint8_t[]){(uint8_t)(ch->id >> 24), (uint8_t)(ch->id >> 16),
@@ -606,7 +580,7 @@ static enum cantor_err write_chunk(struct cantor_buf *out, uint8_t codec, uint8_
     }
     /* v2 keeps no delta root: the checksum already covers the canonical bytes */
     if (!err)
-        err = put_varint(&h, plen);
+        err = cantor_varint_append(&h, plen);
     if (err)
         goto out;
     sum = chunk_checksum(h.data, h.len, raw, raw_len);
@@ -787,7 +761,8 @@ static enum cantor_err cm_encode_blocks(struct cantor_codec_model *m, struct can
             cantor_cm_swap(m->cm, w->vst);
         }
         if (ok)
-            ok = put_varint(cb, pb.len) == CANTOR_OK && cantor_buf_append(cb, pb.data, pb.len) == CANTOR_OK;
+            ok = cantor_varint_append(cb, pb.len) == CANTOR_OK &&
+                 cantor_buf_append(cb, pb.data, pb.len) == CANTOR_OK;
         if (ok) {
             err = cantor_codec_ctx_apply(w, d[i]);
             if (!err)

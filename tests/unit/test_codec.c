@@ -8,6 +8,7 @@
 #include "core/delta_json.h"
 #include "core/hex.h"
 #include "core/keccak.h"
+#include "core/varint.h"
 
 /*
  * keccak256 of the untrained model and of the chunk of synthetic(): the same on every machine. They move
@@ -773,14 +774,8 @@ static void hand_chunk(uint8_t codec, uint64_t first, uint64_t span, const struc
     cantor_buf_init(out, 0);
     ck_assert_int_eq(cantor_buf_append(out, CANTOR_CHUNK_MAGIC, 4), CANTOR_OK);
     ck_assert_int_eq(cantor_buf_append(out, (uint8_t[]){2, codec, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11), CANTOR_OK);
-    for (int i = 0; i < 4; i++) {
-        uint64_t x = v[i];
-        do {
-            ck_assert_int_eq(cantor_buf_append_byte(out, (uint8_t)((x & 0x7f) | (x > 0x7f ? 0x80 : 0))),
-                             CANTOR_OK);
-            x >>= 7;
-        } while (x);
-    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(cantor_varint_append(out, v[i]), CANTOR_OK);
     {
         struct cantor_keccak k;
         cantor_keccak256_init(&k);
