@@ -36,24 +36,25 @@ static inline uint64_t lane_le(const uint8_t *p)
 #define KF_LANE      uint64_t
 #define KF_RC(r)     keccak_rc[r]
 #define KF_ROL(v, n) (((v) << (n)) | ((v) >> (64 - (n))))
-static void keccak_f1600(uint64_t s[25])
+#define KF_FUNC      static void keccak_f1600
 #include "keccak_f1600.inc"
 #undef KF_LANE
 #undef KF_RC
+#undef KF_FUNC
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CANTOR_KECCAK_X4 1
-    /* Four states at once in AVX2 vectors (GCC/clang vector extensions); used only where the CPU has it. */
-    typedef uint64_t v4u64 __attribute__((vector_size(32)));
+/* Four states at once in AVX2 vectors (GCC/clang vector extensions); used only where the CPU has it. */
+typedef uint64_t v4u64 __attribute__((vector_size(32)));
 #define KF_LANE  v4u64
 #define KF_RC(r) ((v4u64){keccak_rc[r], keccak_rc[r], keccak_rc[r], keccak_rc[r]})
-__attribute__((target("avx2"))) static void keccak_f1600_x4(v4u64 s[25])
+#define KF_FUNC  __attribute__((target("avx2"))) static void keccak_f1600_x4
 #include "keccak_f1600.inc"
 #undef KF_LANE
 #undef KF_RC
+#undef KF_FUNC
 
-    __attribute__((target("avx2"))) static void keccak256_64x4_avx2(const uint8_t in[4][64],
-                                                                    uint8_t out[4][32])
+__attribute__((target("avx2"))) static void keccak256_64x4_avx2(const uint8_t in[4][64], uint8_t out[4][32])
 {
     v4u64 s[25];
 
