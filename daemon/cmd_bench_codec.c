@@ -78,6 +78,9 @@ static void old_state_prefix(const struct cantor_delta *d, struct cantor_buf *b)
  * a key up after coding it, so this grants nothing the store would not.
  */
 #define BENCH_MAX_BPC 64 /* --blocks-per-chunk cap */
+#define USAGE                                                                                                \
+    "usage: cantor bench-codec --train PATH... --eval PATH... [--warm [--stream-only] "                      \
+    "[--snapshot-interval K | --key-window W | --blocks-per-chunk B]] [--quick] [--breakdown]\n"
 
 struct prestate {
     struct cantor_kmap keys; /* addr | kind | slot */
@@ -385,9 +388,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
                 goto out;
             }
         } else if (strcmp(argv[i], "--help") == 0) {
-            printf(
-                "usage: cantor bench-codec --train PATH... --eval PATH... [--warm [--stream-only] "
-                "[--snapshot-interval K | --key-window W | --blocks-per-chunk B]] [--quick] [--breakdown]\n");
+            fputs(USAGE, stdout);
             rc = CANTOR_EXIT_OK;
             goto out;
         } else if (mode == 1) {
@@ -397,11 +398,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
             if (cantor_cli_load_deltas(argv[i], &ev))
                 goto out;
         } else {
-            fprintf(
-                stderr,
-                "usage: cantor bench-codec --train PATH... --eval PATH... [--warm "
-                "[--stream-only] [--snapshot-interval K | --key-window W | --blocks-per-chunk B]] [--quick] "
-                "[--breakdown]\n");
+            fputs(USAGE, stderr);
             goto out;
         }
     }
