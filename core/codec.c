@@ -373,6 +373,12 @@ static uint32_t carry_chain(uint32_t id, uint64_t checksum)
     return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
+/* Nothing known before the next chunk: no state lookup, no keys, no code (CANTOR_CHUNK_FLAG_SELF). */
+static bool ctx_empty(const struct cantor_codec_ctx *w)
+{
+    return !w->state.lookup && w->addrs.n == 0 && w->vals.n == 0 && w->code.len == 0 && !w->spoiled;
+}
+
 enum cantor_err cantor_codec_ctx_apply(struct cantor_codec_ctx *ctx, const struct cantor_delta *d)
 {
     enum cantor_err err = CANTOR_OK;
@@ -483,8 +489,9 @@ enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct c
     if ((ret->version != CANTOR_CHUNK_VERSION && ret->version != CANTOR_CHUNK_VERSION_1) ||
         !cantor_codec_name(ret->codec))
         return CANTOR_ERR_UNSUPPORTED;
-    if (ret->flags & ~(CANTOR_CHUNK_FLAG_WARM | CANTOR_CHUNK_FLAG_CARRY) ||
-        (ret->version == CANTOR_CHUNK_VERSION_1 && (ret->flags & CANTOR_CHUNK_FLAG_CARRY)))
+    if (ret->flags & ~(CANTOR_CHUNK_FLAG_WARM | CANTOR_CHUNK_FLAG_CARRY | CANTOR_CHUNK_FLAG_SELF) ||
+        (ret->version == CANTOR_CHUNK_VERSION_1 &&
+         (ret->flags & (CANTOR_CHUNK_FLAG_CARRY | CANTOR_CHUNK_FLAG_SELF))))
         return CANTOR_ERR_UNSUPPORTED;
     ret->model_hash_len = ret->version == CANTOR_CHUNK_VERSION_1 ? 32 : CANTOR_CHUNK_MODEL_PREFIX;
     if (len - pos < ret->model_hash_len)
@@ -507,6 +514,9 @@ enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct c
     if (span && (ret->codec == CANTOR_CODEC_CM || (ret->flags & CANTOR_CHUNK_FLAG_CARRY) ||
                  ret->version == CANTOR_CHUNK_VERSION_1))
         return CANTOR_ERR_UNSUPPORTED;
+    /* self-contained names a warm chunk of several blocks, nothing else */
+    if ((ret->flags & CANTOR_CHUNK_FLAG_SELF) && (!span || !(ret->flags & CANTOR_CHUNK_FLAG_WARM)))
+        return CANTOR_ERR_CORRUPT;
     if (ret->flags & CANTOR_CHUNK_FLAG_CARRY) {
         err = get_varint(c, len, &pos, &ret->state_pos);
         if (err)
@@ -787,7 +797,7 @@ static enum cantor_err compress_multi(struct cantor_codec_model *m, struct canto
     size_t best_len, applied = 0;
     uint8_t codec = CANTOR_CODEC_RAW, flags = 0, zero[32] = {0};
     uint64_t sum = 0;
-    bool cm_ok = false;
+    bool cm_ok = false, self;
     enum cantor_err err = CANTOR_OK;
 
     if (!w || w->k != 1 || n > CANTOR_CHUNK_MAX_BLOCKS)
@@ -817,6 +827,7 @@ static enum cantor_err compress_multi(struct cantor_codec_model *m, struct canto
             goto out;
         }
     }
+    self = ctx_empty(w);
     best = cat.data;
     best_len = cat.len;
     if (o->try_zstd && cantor_zstd_compress(m->zd, 19, cat.data, cat.len, &zb) == CANTOR_OK &&
@@ -835,7 +846,7 @@ static enum cantor_err compress_multi(struct cantor_codec_model *m, struct canto
             best = cb.data;
             best_len = cb.len;
             codec = CANTOR_CODEC_CM_WARM;
-            flags = CANTOR_CHUNK_FLAG_WARM;
+            flags = CANTOR_CHUNK_FLAG_WARM | (self ? CANTOR_CHUNK_FLAG_SELF : 0);
         }
     }
     for (; applied < n && !err; applied++)
@@ -975,6 +986,10 @@ enum cantor_err cantor_codec_decompress(struct cantor_codec_model *m, struct can
     }
     if (ci.codec == CANTOR_CODEC_CM_WARM && !warm) {
         err = CANTOR_ERR_INVALID; /* a warm chunk needs the stream's context */
+        goto out;
+    }
+    if ((ci.flags & CANTOR_CHUNK_FLAG_SELF) && !ctx_empty(warm)) {
+        err = CANTOR_ERR_MISMATCH; /* coded from nothing: a context that knows keys would mis-decode it */
         goto out;
     }
     carry = warm && warm->k != 1;

@@ -49,6 +49,10 @@ enum cantor_codec_id {
 
 #define CANTOR_CHUNK_FLAG_WARM  1u
 #define CANTOR_CHUNK_FLAG_CARRY 2u /* v2: carried CM state; state position and id follow the raw length */
+/* v2, warm and several blocks only: coded from an empty context (no state lookup, no keys before it),
+ * so it decodes with a fresh context and the model alone; without it a warm multi-block chunk needs the
+ * key state before its first block, as the daemon stores them */
+#define CANTOR_CHUNK_FLAG_SELF 4u
 
 struct cantor_chunk_info {
     uint8_t version;
@@ -181,7 +185,9 @@ enum cantor_err cantor_codec_compress(struct cantor_codec_model *m, struct canto
  * to block and the context taking each block's keys before the next, and starts from the model's prior
  * at every chunk, so a chunk decodes on its own given the key state before it; random access to a
  * block costs decoding the blocks before it in its chunk. The context's state lookup answers for the
- * state before the chunk's first block. n == 1 is cantor_codec_compress(). The per-chunk header
+ * state before the chunk's first block; a context that knows nothing (fresh, no state lookup) makes a
+ * self-contained chunk (CANTOR_CHUNK_FLAG_SELF), which a decoder must also give a fresh context
+ * (CANTOR_ERR_MISMATCH otherwise). n == 1 is cantor_codec_compress(). The per-chunk header
  * (≈ 30 B) is paid once per n blocks. A failure to record a block in the context (out of memory)
  * spoils it: later chunks fail with CANTOR_ERR_MISMATCH.
  */

@@ -315,23 +315,24 @@ int cantor_cmd_decompress(int argc, char **argv)
         fprintf(stderr, "cantor decompress: cannot read %s\n", ip);
         goto out;
     }
-    /* a warm chunk of several blocks as `cantor compress IN... OUT` makes it: a fresh context; a warm
-     * chunk from cantord's store needs the store's state and fails its checksum here */
+    /* a self-contained warm chunk of several blocks (`cantor compress IN... OUT`, GET ...?count=K)
+     * decodes with a fresh context; any other warm chunk was coded against cantord's state before it,
+     * which is not here whatever the model */
     err = cantor_chunk_parse_header(in.data, in.len, &hi);
-    if (!err && hi.codec == CANTOR_CODEC_CM_WARM && hi.last_block != hi.first_block)
+    if (!err && hi.codec == CANTOR_CODEC_CM_WARM && !(hi.flags & CANTOR_CHUNK_FLAG_SELF)) {
+        fprintf(stderr,
+                "cantor decompress: %s: this warm chunk (blocks %llu..%llu) needs the state and keys before "
+                "block %llu: decode it with cantord (POST /v1/decompress)\n",
+                ip, (unsigned long long)hi.first_block, (unsigned long long)hi.last_block,
+                (unsigned long long)hi.first_block);
+        rc = CANTOR_EXIT_FAIL;
+        goto out;
+    }
+    if (!err && (hi.flags & CANTOR_CHUNK_FLAG_SELF))
         err = cantor_codec_ctx_new(&ctx);
     if (!err || err == CANTOR_ERR_TRUNCATED || err == CANTOR_ERR_CORRUPT || err == CANTOR_ERR_UNSUPPORTED ||
         err == CANTOR_ERR_TOO_LARGE)
         err = cantor_codec_decompress(m, ctx, in.data, in.len, &out);
-    if (err == CANTOR_ERR_INVALID && hi.codec == CANTOR_CODEC_CM_WARM) {
-        fprintf(
-            stderr,
-            "cantor decompress: %s: a warm chunk of one block needs the state and keys before it: decode it "
-            "with cantord (POST /v1/decompress)\n",
-            ip);
-        rc = CANTOR_EXIT_FAIL;
-        goto out;
-    }
     if (err == CANTOR_ERR_UNKNOWN_MODEL) {
         struct cantor_chunk_info ci = {0};
         char want[67] = "?", have[67];

@@ -19,7 +19,7 @@
 /* keccak256 of the three carried chunks of test_carried_golden */
 #define GOLDEN_CARRIED "0x5efa3167e23d440d63949a3f51d15e00da0653d78897ae3ee2d4c6f701436c7f"
 /* keccak256 of the multi-block chunk of test_multi_block_golden */
-#define GOLDEN_MULTI "0x9ea1d18986c128ca77f85b7582ec8eddfe2ff4a20df1c0312ddf2ad47868e55d"
+#define GOLDEN_MULTI "0x37537e561e36b2f43d4ab8c91a941db39a6b13aca97f9d759f4d124c2917e54f"
 #include "testutil.h"
 
 #define TRB "erigon-rpc-tests/mainnet/trace_replayBlockTransactions/"
@@ -792,6 +792,68 @@ static void hand_chunk(uint8_t codec, uint64_t first, uint64_t span, const struc
  * and without the encoder's verify decode, decoded by a fresh context (which then knows their keys),
  * and refused with precise errors when misused or damaged.
  */
+/* The canonical deltas of 17,073,191-193 in raws[], with pointers and lengths for compress_blocks. */
+static void load_three(struct cantor_buf raws[3], const uint8_t *p[3], size_t l[3])
+{
+    for (int i = 0; i < 3; i++) {
+        struct cantor_delta *d = load(carry_files[i]);
+        encode_delta(d, &raws[i]);
+        p[i] = raws[i].data;
+        l[i] = raws[i].len;
+        cantor_delta_free(d);
+    }
+}
+
+/*
+ * A chunk of blocks 2-3 coded with block 1 already known (as the daemon stores them): not
+ * self-contained, and it decodes only after block 1, never with a fresh context; the self-contained
+ * flag is refused on anything but a warm chunk of several blocks.
+ */
+START_TEST(test_multi_block_stateful)
+{
+    struct cantor_codec_model *m = trained_model();
+    struct cantor_codec_ctx *we, *wd;
+    struct cantor_buf raws[3], first, c, out;
+    const uint8_t *p[3];
+    size_t l[3];
+    struct cantor_chunk_info ci;
+
+    load_three(raws, p, l);
+    cantor_buf_init(&first, 0);
+    cantor_buf_init(&c, 0);
+    cantor_buf_init(&out, 0);
+    ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_compress(m, we, NULL, p[0], l[0], &first, NULL), CANTOR_OK);
+    ck_assert_int_eq(cantor_codec_compress_blocks(m, we, NULL, p + 1, l + 1, 2, &c, NULL), CANTOR_OK);
+    ck_assert_int_eq(cantor_chunk_parse_header(c.data, c.len, &ci), CANTOR_OK);
+    ck_assert_uint_eq(ci.flags, CANTOR_CHUNK_FLAG_WARM);
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    ck_assert_int_ne(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_OK);
+    cantor_codec_ctx_free(wd);
+    ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
+    out.len = 0;
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, first.data, first.len, &out), CANTOR_OK);
+    out.len = 0;
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_OK);
+    ck_assert_uint_eq(out.len, l[1] + l[2]);
+    ck_assert_mem_eq(out.data, p[1], l[1]);
+    ck_assert_mem_eq(out.data + l[1], p[2], l[2]);
+    /* the flag on a one-block chunk, or on a multi-block chunk that is not warm CM */
+    first.data[6] |= CANTOR_CHUNK_FLAG_SELF;
+    ck_assert_int_eq(cantor_chunk_parse_header(first.data, first.len, &ci), CANTOR_ERR_CORRUPT);
+    c.data[6] = CANTOR_CHUNK_FLAG_SELF;
+    ck_assert_int_eq(cantor_chunk_parse_header(c.data, c.len, &ci), CANTOR_ERR_CORRUPT);
+    cantor_codec_ctx_free(we);
+    cantor_codec_ctx_free(wd);
+    for (int i = 0; i < 3; i++)
+        cantor_buf_release(&raws[i]);
+    cantor_buf_release(&first);
+    cantor_buf_release(&c);
+    cantor_buf_release(&out);
+    cantor_codec_model_free(m);
+}
+END_TEST
+
 START_TEST(test_multi_block)
 {
     struct cantor_codec_model *m = trained_model();
@@ -804,14 +866,9 @@ START_TEST(test_multi_block)
     uint8_t codec = 0;
 
     cantor_buf_init(&cat, 0);
-    for (int i = 0; i < 3; i++) {
-        struct cantor_delta *d = load(carry_files[i]); /* 17,073,191-193 */
-        encode_delta(d, &raws[i]);
+    load_three(raws, p, l);
+    for (int i = 0; i < 3; i++)
         ck_assert_int_eq(cantor_buf_append(&cat, raws[i].data, raws[i].len), CANTOR_OK);
-        p[i] = raws[i].data;
-        l[i] = raws[i].len;
-        cantor_delta_free(d);
-    }
     cantor_buf_init(&c, 0);
     cantor_buf_init(&cv, 0);
     cantor_buf_init(&one, 0);
@@ -837,6 +894,7 @@ START_TEST(test_multi_block)
     ck_assert_uint_eq(ci.first_block, 17073191);
     ck_assert_uint_eq(ci.last_block, 17073193);
     ck_assert_uint_eq(ci.raw_len, cat.len);
+    ck_assert_uint_eq(ci.flags, CANTOR_CHUNK_FLAG_WARM | CANTOR_CHUNK_FLAG_SELF); /* coded from nothing */
     /* a fresh context decodes it to the three canonical deltas back to back, and then knows their keys */
     ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
     ck_assert_int_eq(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_OK);
@@ -846,6 +904,10 @@ START_TEST(test_multi_block)
     ck_assert_int_eq(cantor_codec_compress(m, we, NULL, p[2], l[2], &one, NULL), CANTOR_OK);
     ck_assert_int_eq(cantor_codec_decompress(m, wd, one.data, one.len, &out), CANTOR_OK);
     ck_assert_mem_eq(out.data, p[2], l[2]);
+    /* ... so it refuses to take the self-contained chunk again: its keys would mis-decode it */
+    out.len = 0;
+    ck_assert_int_eq(cantor_codec_decompress(m, wd, c.data, c.len, &out), CANTOR_ERR_MISMATCH);
+    ck_assert_uint_eq(out.len, 0);
     cantor_codec_ctx_free(wd);
     /* misuse: no context, a carrying context, blocks that are not consecutive, no blocks */
     one.len = 0;
@@ -1324,6 +1386,7 @@ int main(void)
     tcase_add_test(tc, test_carried_state);
     tcase_add_test(tc, test_carried_golden);
     tcase_add_test(tc, test_multi_block);
+    tcase_add_test(tc, test_multi_block_stateful);
     tcase_add_test(tc, test_multi_block_golden);
     tcase_add_test(tc, test_model_bundle);
     suite_add_tcase(s, tc);
