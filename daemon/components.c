@@ -198,7 +198,9 @@ static enum cantor_err follower_start(struct cantor_app *app)
 {
     struct cantor_follower_opts o;
     struct cantor_compress_opts co = {.nice = (int)app->cfg->background_nice,
-                                      .train_blocks = (uint64_t)app->cfg->compress_train_blocks};
+                                      .train_blocks = (uint64_t)app->cfg->compress_train_blocks,
+                                      .blocks_per_chunk = (uint32_t)app->cfg->compress_blocks_per_chunk,
+                                      .pack_depth = (uint64_t)app->cfg->compress_pack_depth};
     enum cantor_err err;
 
     follower_opts(app->cfg, &o);

@@ -1,6 +1,7 @@
 /*
  * compress.c - see compress.h. Store records owned here:
- *   CF_CHUNKS  block (BE u64)          -> chunk (docs/formats.md "Chunk container")
+ *   CF_CHUNKS  first block (BE u64)    -> chunk (docs/formats.md "Chunk container") of that block, or,
+ *                                         once packed, of it and the blocks its header names after it
  *   CF_MODELS  model hash (32)         -> "CMV1" | n u32 | n x block u64 (the training blocks, in order)
  *   meta u.compress.active             -> model hash 32 | block the training ended at u64
  *   meta u.compress.compact            -> next u64 | end u64 | target model hash 32 [| force u8]
@@ -33,7 +34,14 @@
 #define META_KEY_COMPACT "u.compress.compact"
 #define META_CODER       "compress.coder"
 #define META_KEY_CODER   "u.compress.coder"
+#define MAX_PACK_SCAN    4096u /* runs one packing step looks at (an already packed one costs a read) */
 #define MAX_SCAN_CHUNKS  (1u << 26)
+
+/* What a write does to the stats (signed; applied under c->lock, clamped at zero). */
+struct stat_change {
+    int64_t blocks, chunks, raw, stored;
+    int64_t per_codec[4];
+};
 
 struct model_slot {
     uint8_t hash[32];
@@ -54,12 +62,18 @@ struct cantor_compress {
     bool compact_force;    /* the compaction range must be re-encoded whatever the chunks (migrate_coder) */
     uint64_t trained_head; /* last block of the active model's training (0 with the untrained one) */
     struct cantor_compress_stats st;
-    uint64_t rb_raw, rb_stored; /* the chunk a pending rollback removes */
-    int rb_codec;
-    /* Compaction vs rollback: a rollback bumps gen under write_lock before its batch commits, and
-       compaction commits only under write_lock with gen unchanged since it read the block. */
+    struct stat_change rb; /* what the pending rollback does to the stored chunks */
+    bool rb_set;
+    uint64_t rb_unpacked; /* first block of the chunk the pending rollback unpacks, UINT64_MAX: none */
+    uint64_t pack_epoch;  /* bumped when a rollback lowers st.pack_next */
+    /* Chunk rewrites vs each other and rollback: a rollback bumps gen under write_lock before its
+       batch commits, compaction and packing bump it when they commit, and they commit only under
+       write_lock with gen unchanged since they read the chunks they replace and no rollback open
+       (a packing that started after the rollback read the chunks would otherwise commit a chunk
+       reaching the rolled-back block before the rollback's batch). */
     pthread_mutex_t write_lock;
     uint64_t gen;
+    bool rb_open; /* a rollback batch may be pending: no rewrite commits (follower thread clears it) */
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;
     atomic_bool stopping;
@@ -385,21 +399,88 @@ static enum cantor_err model_get_prefix(struct cantor_compress *c, const uint8_t
     return err ? err : model_get(c, hash, ret_m);
 }
 
+/* ---- stats ---- */
+
+/* sign = +1: a chunk written, -1: a chunk removed. */
+static void stat_chunk(struct stat_change *d, const struct cantor_chunk_info *info, size_t len, int sign)
+{
+    int64_t n = (int64_t)(info->last_block - info->first_block) + 1;
+
+    d->blocks += sign * n;
+    d->chunks += sign;
+    d->raw += sign * (int64_t)info->raw_len;
+    d->stored += sign * (int64_t)len;
+    if (info->codec < 4)
+        d->per_codec[info->codec] += sign * n;
+}
+
+static void stat_add(uint64_t *v, int64_t d)
+{
+    *v = d < 0 && (uint64_t)-d > *v ? 0 : *v + (uint64_t)d;
+}
+
+/* Called with c->lock held. */
+static void stat_apply(struct cantor_compress *c, const struct stat_change *d)
+{
+    stat_add(&c->st.blocks, d->blocks);
+    stat_add(&c->st.chunks, d->chunks);
+    stat_add(&c->st.raw_bytes, d->raw);
+    stat_add(&c->st.stored_bytes, d->stored);
+    for (int i = 0; i < 4; i++)
+        stat_add(&c->st.per_codec[i], d->per_codec[i]);
+}
+
 /* ---- coding ---- */
 
-/* Code block's canonical bytes warm with model m; called with c->lock held. */
+/*
+ * Code n consecutive blocks from `first` warm with model m into one chunk (n == 1: the block hook's
+ * chunk); called with c->lock held. The context is the state before `first`, so a chunk of several
+ * blocks is not self-contained: it decodes only with the same store (decode_locked).
+ */
+static enum cantor_err encode_blocks(struct cantor_compress *c, struct cantor_codec_model *m, uint64_t first,
+                                     const uint8_t *const *raws, const size_t *lens, size_t n,
+                                     struct cantor_buf *out, uint8_t *ret_codec)
+{
+    struct cantor_codec_ctx *ctx = NULL;
+    struct lookup_arg la;
+    enum cantor_err err = warm_ctx(c, first, &la, &ctx);
+
+    if (!err)
+        err = cantor_codec_compress_blocks(m, ctx, NULL, raws, lens, n, out, ret_codec);
+    cantor_codec_ctx_free(ctx);
+    return err;
+}
+
 static enum cantor_err encode_block(struct cantor_compress *c, struct cantor_codec_model *m, uint64_t block,
                                     const uint8_t *raw, size_t len, struct cantor_buf *out,
                                     uint8_t *ret_codec)
 {
-    struct cantor_codec_ctx *ctx = NULL;
-    struct lookup_arg la;
-    enum cantor_err err = warm_ctx(c, block, &la, &ctx);
+    return encode_blocks(c, m, block, &raw, &len, 1, out, ret_codec);
+}
 
-    if (!err)
-        err = cantor_codec_compress(m, ctx, NULL, raw, len, out, ret_codec);
-    cantor_codec_ctx_free(ctx);
+/*
+ * The canonical deltas of blocks first .. first + n - 1: raws[i] malloc'd (free with free_raws), and
+ * concatenated in cat (what a chunk of all of them decodes to). NOT_FOUND: one is pruned or gone.
+ */
+static enum cantor_err read_raws(struct cantor_compress *c, uint64_t first, size_t n, uint8_t **raws,
+                                 size_t *lens, struct cantor_buf *cat)
+{
+    enum cantor_err err = CANTOR_OK;
+
+    for (size_t i = 0; i < n; i++)
+        raws[i] = NULL;
+    for (size_t i = 0; i < n && !err; i++) {
+        err = cantor_store_get_delta_bytes(c->store, first + i, &raws[i], &lens[i]);
+        if (!err)
+            err = cantor_buf_append(cat, raws[i], lens[i]);
+    }
     return err;
+}
+
+static void free_raws(uint8_t **raws, size_t n)
+{
+    for (size_t i = 0; raws && i < n; i++)
+        free(raws[i]);
 }
 
 /* Called with c->lock held. */
@@ -419,8 +500,8 @@ static enum cantor_err decode_locked(struct cantor_compress *c, const uint8_t *c
         err = model_get(c, c->active, &m);
     else
         err = model_get_prefix(c, info.model_hash, info.model_hash_len, &m);
-    if (!err && (info.flags & CANTOR_CHUNK_FLAG_WARM) && info.last_block != info.first_block)
-        err = cantor_codec_ctx_new(&ctx); /* several blocks: self-contained (encode_range) */
+    if (!err && (info.flags & CANTOR_CHUNK_FLAG_SELF))
+        err = cantor_codec_ctx_new(&ctx); /* several blocks, self-contained (encode_range) */
     else if (!err && (info.flags & CANTOR_CHUNK_FLAG_WARM))
         err = warm_ctx(c, info.first_block, &la, &ctx);
     if (!err)
@@ -535,6 +616,13 @@ enum cantor_err cantor_compress_model_bundle(struct cantor_compress *c, const ui
 
 /* ---- block hook ---- */
 
+static void set_rb_open(struct cantor_compress *c, bool open)
+{
+    pthread_mutex_lock(&c->write_lock);
+    c->rb_open = open;
+    pthread_mutex_unlock(&c->write_lock);
+}
+
 static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *meta,
                                     const struct cantor_delta *delta, const uint8_t *canonical,
                                     size_t canonical_len, void **ret_state)
@@ -546,6 +634,7 @@ static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *m
     enum cantor_err err;
 
     (void)delta;
+    set_rb_open(c, false); /* hooks run on the follower thread: any rollback before is over */
     p = calloc(1, sizeof(*p));
     if (!p)
         return CANTOR_ERR_NOMEM;
@@ -582,13 +671,13 @@ static void hook_committed(void *arg, uint64_t block, void *state)
     struct cantor_compress *c = arg;
     struct prepared *p = state;
 
+    struct stat_change d = {.blocks = 1, .chunks = 1, .raw = (int64_t)p->raw_len, .stored = (int64_t)p->len};
+
     (void)block;
-    pthread_mutex_lock(&c->lock);
-    c->st.blocks++;
-    c->st.raw_bytes += p->raw_len;
-    c->st.stored_bytes += p->len;
     if (p->codec < 4)
-        c->st.per_codec[p->codec]++;
+        d.per_codec[p->codec] = 1;
+    pthread_mutex_lock(&c->lock);
+    stat_apply(c, &d);
     pthread_mutex_unlock(&c->lock);
     free(p->chunk);
     free(p);
@@ -604,30 +693,72 @@ static void hook_discard(void *arg, void *state)
     free(p);
 }
 
-/* The store's rollback deletes the chunk itself; remember its size for the stats. */
+/*
+ * The store's rollback deletes the block's own chunk; remember it for the stats. A block inside a
+ * packed chunk (a reorg deeper than pack_depth) unpacks it: the blocks before the rolled-back one get
+ * their one-block chunks back, coded now in the rollback's batch, which also replaces the packed chunk
+ * stored under its first block. Rollbacks go down from the head, so the first one to reach a packed
+ * chunk is its last block.
+ */
 static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, uint64_t block)
 {
     struct cantor_compress *c = arg;
-    struct cantor_chunk_info info;
-    uint8_t *chunk = NULL;
-    size_t len = 0;
+    struct cantor_chunk_info info, one;
+    struct cantor_codec_model *m = NULL;
+    struct stat_change d = {0};
+    struct cantor_buf out;
+    uint8_t *chunk = NULL, *raw = NULL, k[8], codec = 0;
+    uint64_t first = 0;
+    size_t len = 0, raw_len = 0;
+    enum cantor_err err = CANTOR_OK;
 
-    (void)b;
     pthread_mutex_lock(&c->write_lock);
     c->gen++;
+    c->rb_open = true;
     pthread_mutex_unlock(&c->write_lock);
+    cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
     pthread_mutex_lock(&c->lock);
-    c->rb_raw = c->rb_stored = 0;
-    c->rb_codec = -1;
-    if (cantor_store_get_chunk(c->store, block, &chunk, &len) == CANTOR_OK &&
-        cantor_chunk_parse_header(chunk, len, &info) == CANTOR_OK) {
-        c->rb_raw = info.raw_len;
-        c->rb_stored = len;
-        c->rb_codec = info.codec;
+    c->rb_set = false;
+    c->rb_unpacked = UINT64_MAX;
+    if (cantor_store_get_chunk_at_or_before(c->store, block, &first, &chunk, &len) != CANTOR_OK ||
+        cantor_chunk_parse_header(chunk, len, &info) != CANTOR_OK || info.last_block < block)
+        goto out; /* no chunk of this block (or an unreadable one, counted by nobody) */
+    stat_chunk(&d, &info, len, -1);
+    for (uint64_t n = first; n < block && !err; n++) {
+        err = cantor_store_get_delta_bytes(c->store, n, &raw, &raw_len);
+        if (!err)
+            err = model_get(c, c->active, &m);
+        if (!err)
+            err = encode_block(c, m, n, raw, raw_len, &out, &codec);
+        if (!err)
+            err = cantor_chunk_parse_header(out.data, out.len, &one);
+        cantor_be64_put(k, n);
+        if (!err)
+            err = cantor_store_batch_put(b, CANTOR_CF_CHUNKS, k, 8, out.data, out.len);
+        if (!err)
+            stat_chunk(&d, &one, out.len, +1);
+        cantor_buf_reset(&out);
+        free(raw);
+        raw = NULL;
     }
+    if (err) {
+        log_error("compress", "rollback of block %llu: cannot unpack the chunk of blocks %llu..%llu: %s",
+                  (unsigned long long)block, (unsigned long long)first, (unsigned long long)info.last_block,
+                  cantor_err_str(err));
+        goto out;
+    }
+    if (first < block)
+        log_info("compress", "rollback of block %llu: unpacked the chunk of blocks %llu..%llu",
+                 (unsigned long long)block, (unsigned long long)first, (unsigned long long)info.last_block);
+    c->rb = d;
+    c->rb_set = true;
+    if (info.last_block != info.first_block)
+        c->rb_unpacked = first;
+out:
     pthread_mutex_unlock(&c->lock);
+    cantor_buf_release(&out);
     free(chunk);
-    return CANTOR_OK;
+    return err;
 }
 
 static void hook_rolled_back(void *arg, uint64_t block)
@@ -635,15 +766,15 @@ static void hook_rolled_back(void *arg, uint64_t block)
     struct cantor_compress *c = arg;
 
     (void)block;
+    set_rb_open(c, false);
     pthread_mutex_lock(&c->lock);
-    if (c->rb_codec >= 0) {
-        c->st.blocks -= c->st.blocks ? 1 : 0;
-        c->st.raw_bytes -= c->rb_raw <= c->st.raw_bytes ? c->rb_raw : c->st.raw_bytes;
-        c->st.stored_bytes -= c->rb_stored <= c->st.stored_bytes ? c->rb_stored : c->st.stored_bytes;
-        if (c->rb_codec < 4 && c->st.per_codec[c->rb_codec])
-            c->st.per_codec[c->rb_codec]--;
+    if (c->rb_set)
+        stat_apply(c, &c->rb);
+    if (c->rb_set && c->rb_unpacked < c->st.pack_next) {
+        c->st.pack_next = c->rb_unpacked; /* pack that run again once final */
+        c->pack_epoch++;
     }
-    c->rb_codec = -1;
+    c->rb_set = false;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -832,22 +963,99 @@ static bool chunk_model_stale(struct cantor_compress *c, const struct cantor_chu
     return err == CANTOR_ERR_UNKNOWN_MODEL;
 }
 
+/*
+ * Code blocks first .. first + n - 1 with model `target` into one chunk (out) and check that it decodes
+ * back to their stored deltas. NOT_FOUND: a delta is gone (pruned or rolled back). MISMATCH: the new
+ * chunk does not round-trip (logged; keep the old one).
+ */
+static enum cantor_err recode(struct cantor_compress *c, uint64_t first, size_t n, const uint8_t target[32],
+                              struct cantor_buf *out, uint8_t *ret_codec)
+{
+    struct cantor_codec_model *m = NULL;
+    struct cantor_buf cat, check;
+    uint8_t **raws = calloc(n, sizeof(*raws));
+    size_t *lens = calloc(n, sizeof(*lens));
+    enum cantor_err err = raws && lens ? CANTOR_OK : CANTOR_ERR_NOMEM;
+
+    cantor_buf_init(&cat, CANTOR_CHUNK_MAX_RAW);
+    cantor_buf_init(&check, CANTOR_CHUNK_MAX_RAW);
+    if (!err)
+        err = read_raws(c, first, n, raws, lens, &cat);
+    if (err)
+        goto out;
+    pthread_mutex_lock(&c->lock);
+    err = model_get(c, target, &m);
+    if (!err)
+        err = encode_blocks(c, m, first, (const uint8_t *const *)raws, lens, n, out, ret_codec);
+    /* Never replace chunks by one that does not decode back to the same canonical bytes. */
+    if (!err)
+        err = decode_locked(c, out->data, out->len, &check);
+    pthread_mutex_unlock(&c->lock);
+    if (!err && (check.len != cat.len || memcmp(check.data, cat.data, cat.len) != 0)) {
+        log_error("compress", "blocks %llu..%llu: re-encoded chunk does not round-trip; kept the old one",
+                  (unsigned long long)first, (unsigned long long)(first + n - 1));
+        err = CANTOR_ERR_MISMATCH;
+    }
+out:
+    free_raws(raws, n);
+    free(raws);
+    free(lens);
+    cantor_buf_release(&cat);
+    cantor_buf_release(&check);
+    return err;
+}
+
+/*
+ * Commit a batch b that replaces chunks by the new chunk `chunk` (keys and values in b) if no other
+ * rewrite or rollback came in since gen was read and the head still reaches `last`; *ret_done tells
+ * whether it did. Then the stats take d (the replaced chunks, already counted out) plus the new
+ * chunk, and *counter one more.
+ */
+static enum cantor_err commit_rewrite(struct cantor_compress *c, struct cantor_store_batch *b, uint64_t gen,
+                                      uint64_t last, const struct cantor_buf *chunk, struct stat_change *d,
+                                      uint64_t *counter, bool *ret_done)
+{
+    struct cantor_chunk_info info;
+    uint64_t head = 0;
+    bool empty = true;
+    enum cantor_err err = CANTOR_OK;
+
+    *ret_done = false;
+    pthread_mutex_lock(&c->write_lock);
+    if (c->gen == gen && !c->rb_open && cantor_store_head(c->store, &head, NULL, &empty) == CANTOR_OK &&
+        !empty && last <= head) {
+        err = cantor_store_batch_commit(b);
+        *ret_done = !err;
+        if (!err)
+            c->gen++;
+    }
+    pthread_mutex_unlock(&c->write_lock);
+    if (*ret_done && cantor_chunk_parse_header(chunk->data, chunk->len, &info) == CANTOR_OK) {
+        stat_chunk(d, &info, chunk->len, +1);
+        pthread_mutex_lock(&c->lock);
+        stat_apply(c, d);
+        (*counter)++;
+        pthread_mutex_unlock(&c->lock);
+    }
+    return err;
+}
+
+/* Re-encode the chunk stored under `block` (one block or several) with the target model. */
 static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, const uint8_t target[32],
                                    bool force, bool *ret_replaced)
 {
     struct cantor_chunk_info info;
-    struct cantor_codec_model *m = NULL;
     struct cantor_store_batch *b = NULL;
-    struct cantor_buf out, check;
-    uint8_t *old = NULL, *raw = NULL, k[8], codec = 0;
-    size_t old_len = 0, raw_len = 0;
-    uint64_t gen, head = 0;
-    bool empty = true, stale = false;
+    struct stat_change d = {0};
+    struct cantor_buf out;
+    uint8_t *old = NULL, k[8];
+    size_t old_len = 0;
+    uint64_t gen;
+    bool stale = false;
     enum cantor_err err;
 
     *ret_replaced = false;
     cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
-    cantor_buf_init(&check, CANTOR_CHUNK_MAX_RAW);
     pthread_mutex_lock(&c->write_lock);
     gen = c->gen;
     pthread_mutex_unlock(&c->write_lock);
@@ -859,95 +1067,129 @@ static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, co
     if (!err)
         stale = force || chunk_model_stale(c, &info);
     if (!err)
-        err = cantor_store_get_delta_bytes(c->store, block, &raw, &raw_len);
+        err = recode(c, block, (size_t)(info.last_block - info.first_block) + 1, target, &out, NULL);
     if (err == CANTOR_ERR_NOT_FOUND) {
-        err = CANTOR_OK; /* pruned or rolled back: nothing to re-encode */
+        err = CANTOR_OK; /* no chunk under this block, or its deltas are pruned or rolled back */
         goto out;
     }
     if (err)
         goto out;
-    pthread_mutex_lock(&c->lock);
-    err = model_get(c, target, &m);
-    if (!err)
-        err = encode_block(c, m, block, raw, raw_len, &out, &codec);
-    /* Never replace a chunk by one that does not decode back to the same canonical bytes. */
-    if (!err)
-        err = decode_locked(c, out.data, out.len, &check);
-    pthread_mutex_unlock(&c->lock);
-    if (err)
-        goto out;
-    if (check.len != raw_len || memcmp(check.data, raw, raw_len) != 0) {
-        log_error("compress", "block %llu: re-encoded chunk does not round-trip; kept the old one",
-                  (unsigned long long)block);
-        err = CANTOR_ERR_MISMATCH;
-        goto out;
-    }
     if (out.len >= old_len && !stale)
         goto out; /* the old chunk is as small: keep it (its model stays registered) */
     cantor_be64_put(k, block);
-    pthread_mutex_lock(&c->write_lock);
-    if (c->gen == gen && cantor_store_head(c->store, &head, NULL, &empty) == CANTOR_OK && !empty &&
-        block <= head) {
-        err = cantor_store_batch_new(c->store, &b);
-        if (!err)
-            err = cantor_store_batch_put(b, CANTOR_CF_CHUNKS, k, 8, out.data, out.len);
-        if (!err)
-            err = cantor_store_batch_commit(b);
-        cantor_store_batch_free(b);
-        *ret_replaced = !err;
-    }
-    pthread_mutex_unlock(&c->write_lock);
-    if (*ret_replaced) {
-        pthread_mutex_lock(&c->lock);
-        c->st.stored_bytes += out.len;
-        c->st.stored_bytes -= old_len <= c->st.stored_bytes ? old_len : c->st.stored_bytes;
-        if (info.codec < 4 && c->st.per_codec[info.codec])
-            c->st.per_codec[info.codec]--;
-        if (codec < 4)
-            c->st.per_codec[codec]++;
-        c->st.compacted++;
-        pthread_mutex_unlock(&c->lock);
-    }
+    err = cantor_store_batch_new(c->store, &b);
+    if (!err)
+        err = cantor_store_batch_put(b, CANTOR_CF_CHUNKS, k, 8, out.data, out.len);
+    stat_chunk(&d, &info, old_len, -1);
+    if (!err)
+        err = commit_rewrite(c, b, gen, info.last_block, &out, &d, &c->st.compacted, ret_replaced);
 out:
+    cantor_store_batch_free(b);
     cantor_buf_release(&out);
-    cantor_buf_release(&check);
     free(old);
-    free(raw);
     return err;
+}
+
+/*
+ * The stored chunk holding block n: *ret_first is the block it is stored under. NOT_FOUND when the
+ * chunk at or below n ends before n (n has none: before the first followed block, or pruned). A chunk
+ * whose header does not parse counts as n's own when stored under n (ret_info->header_len == 0).
+ */
+static enum cantor_err stored_chunk(struct cantor_compress *c, uint64_t n, uint64_t *ret_first,
+                                    uint8_t **ret_chunk, size_t *ret_len, struct cantor_chunk_info *ret_info)
+{
+    enum cantor_err err = cantor_store_get_chunk_at_or_before(c->store, n, ret_first, ret_chunk, ret_len);
+
+    if (err)
+        return err;
+    if (cantor_chunk_parse_header(*ret_chunk, *ret_len, ret_info) != CANTOR_OK) {
+        memset(ret_info, 0, sizeof(*ret_info)); /* served as it is: decoding it reports the error */
+        ret_info->first_block = ret_info->last_block = *ret_first;
+    }
+    if (ret_info->first_block != *ret_first || ret_info->last_block < n) {
+        free(*ret_chunk);
+        *ret_chunk = NULL;
+        return CANTOR_ERR_NOT_FOUND;
+    }
+    return CANTOR_OK;
+}
+
+/* The stored chunk holding n, re-encoded first if this binary cannot decode it (see compress.h). */
+static enum cantor_err decodable_stored(struct cantor_compress *c, uint64_t n, uint64_t *ret_first,
+                                        uint8_t **ret_chunk, size_t *ret_len,
+                                        struct cantor_chunk_info *ret_info)
+{
+    uint8_t target[32];
+    bool pending, replaced = false;
+    enum cantor_err err = stored_chunk(c, n, ret_first, ret_chunk, ret_len, ret_info);
+
+    if (err)
+        return err;
+    pthread_mutex_lock(&c->lock);
+    pending = c->compact_force && *ret_first >= c->st.compact_next && *ret_first <= c->st.compact_end;
+    memcpy(target, c->active, 32);
+    pthread_mutex_unlock(&c->lock);
+    if (ret_info->header_len == 0)
+        return CANTOR_OK; /* unreadable header: served as it is */
+    if ((pending || chunk_model_stale(c, ret_info)) &&
+        compact_one(c, *ret_first, target, true, &replaced) == CANTOR_OK && replaced) {
+        free(*ret_chunk);
+        *ret_chunk = NULL;
+        err = stored_chunk(c, n, ret_first, ret_chunk, ret_len, ret_info);
+    }
+    return err;
+}
+
+enum cantor_err cantor_compress_get_stored(struct cantor_compress *c, uint64_t n, uint8_t **ret_chunk,
+                                           size_t *ret_len)
+{
+    struct cantor_chunk_info info;
+    uint64_t first = 0;
+
+    if (!c || !ret_chunk || !ret_len)
+        return CANTOR_ERR_INVALID;
+    return decodable_stored(c, n, &first, ret_chunk, ret_len, &info);
 }
 
 enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n, uint8_t **ret_chunk,
                                           size_t *ret_len)
 {
     struct cantor_chunk_info info;
-    uint8_t *chunk = NULL, target[32];
-    size_t len = 0;
-    bool pending, replaced = false;
+    struct cantor_codec_model *m = NULL;
+    struct cantor_buf out;
+    uint8_t *chunk = NULL, *raw = NULL;
+    uint64_t first = 0;
+    size_t len = 0, raw_len = 0;
     enum cantor_err err;
 
     if (!c || !ret_chunk || !ret_len)
         return CANTOR_ERR_INVALID;
-    err = cantor_store_get_chunk(c->store, n, &chunk, &len);
+    err = decodable_stored(c, n, &first, &chunk, &len, &info);
     if (err)
         return err;
-    pthread_mutex_lock(&c->lock);
-    pending = c->compact_force && n >= c->st.compact_next && n <= c->st.compact_end;
-    memcpy(target, c->active, 32);
-    pthread_mutex_unlock(&c->lock);
-    if (cantor_chunk_parse_header(chunk, len, &info) == CANTOR_OK &&
-        (pending || chunk_model_stale(c, &info)) && compact_one(c, n, target, true, &replaced) == CANTOR_OK &&
-        replaced) {
-        free(chunk);
-        chunk = NULL;
-        err = cantor_store_get_chunk(c->store, n, &chunk, &len);
+    if (info.last_block == info.first_block) {
+        *ret_chunk = chunk;
+        *ret_len = len;
+        return CANTOR_OK;
     }
-    if (err) {
-        free(chunk);
-        return err;
+    /* n is packed with other blocks: its own chunk, coded now with the packed chunk's model */
+    free(chunk);
+    cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
+    err = cantor_store_get_delta_bytes(c->store, n, &raw, &raw_len);
+    if (!err) {
+        pthread_mutex_lock(&c->lock);
+        err = model_get_prefix(c, info.model_hash, info.model_hash_len, &m);
+        if (err == CANTOR_ERR_UNKNOWN_MODEL || info.codec == CANTOR_CODEC_RAW)
+            err = model_get(c, c->active, &m);
+        if (!err)
+            err = encode_block(c, m, n, raw, raw_len, &out, NULL);
+        pthread_mutex_unlock(&c->lock);
     }
-    *ret_chunk = chunk;
-    *ret_len = len;
-    return CANTOR_OK;
+    free(raw);
+    if (!err)
+        *ret_chunk = cantor_buf_detach(&out, ret_len);
+    cantor_buf_release(&out);
+    return err;
 }
 
 enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks,
@@ -1000,6 +1242,124 @@ enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t
     return err;
 }
 
+/* ---- packing final blocks into chunks of several blocks ---- */
+
+/*
+ * Replace the one-block chunks of blocks first .. first + n - 1 by one chunk of all of them (stored
+ * under first; the others' keys deleted), coded warm with the active model from the state before
+ * first, in one batch. Skipped (*ret_packed false) when a block of the run has no one-block chunk or
+ * no delta, or the packed chunk would not be smaller.
+ */
+static enum cantor_err pack_one(struct cantor_compress *c, uint64_t first, size_t n, bool *ret_packed)
+{
+    struct cantor_chunk_info info;
+    struct cantor_store_batch *b = NULL;
+    struct stat_change d = {0};
+    struct cantor_buf out;
+    uint8_t *old = NULL, target[32], k[8];
+    size_t old_len = 0, old_total = 0;
+    uint64_t gen;
+    enum cantor_err err = CANTOR_OK;
+
+    *ret_packed = false;
+    cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
+    pthread_mutex_lock(&c->write_lock);
+    gen = c->gen;
+    pthread_mutex_unlock(&c->write_lock);
+    for (size_t i = 0; i < n && !err; i++) {
+        err = cantor_store_get_chunk(c->store, first + i, &old, &old_len);
+        if (!err && (cantor_chunk_parse_header(old, old_len, &info) != CANTOR_OK ||
+                     info.last_block != info.first_block))
+            err = CANTOR_ERR_NOT_FOUND; /* already packed, or a chunk this binary cannot read */
+        if (!err) {
+            stat_chunk(&d, &info, old_len, -1);
+            old_total += old_len;
+        }
+        free(old);
+        old = NULL;
+    }
+    pthread_mutex_lock(&c->lock);
+    memcpy(target, c->active, 32);
+    pthread_mutex_unlock(&c->lock);
+    if (!err)
+        err = recode(c, first, n, target, &out, NULL);
+    if (err == CANTOR_ERR_NOT_FOUND || err == CANTOR_ERR_MISMATCH) {
+        err = CANTOR_OK; /* left as it is: one chunk per block */
+        goto out;
+    }
+    if (err || out.len >= old_total)
+        goto out;
+    err = cantor_store_batch_new(c->store, &b);
+    cantor_be64_put(k, first);
+    if (!err)
+        err = cantor_store_batch_put(b, CANTOR_CF_CHUNKS, k, 8, out.data, out.len);
+    for (size_t i = 1; i < n && !err; i++) {
+        cantor_be64_put(k, first + i);
+        err = cantor_store_batch_del(b, CANTOR_CF_CHUNKS, k, 8);
+    }
+    if (!err)
+        err = commit_rewrite(c, b, gen, first + n - 1, &out, &d, &c->st.packed, ret_packed);
+    if (!err && !*ret_packed)
+        err = CANTOR_ERR_BUSY; /* a rollback or another rewrite came in: try this run again later */
+out:
+    cantor_store_batch_free(b);
+    cantor_buf_release(&out);
+    return err;
+}
+
+enum cantor_err cantor_compress_pack_step(struct cantor_compress *c, uint64_t max_chunks, uint64_t *ret_done)
+{
+    struct cantor_store_stats ss;
+    uint64_t head = 0, first, next, bpc, done = 0, epoch, scanned = 0;
+    bool empty = true, packed;
+    enum cantor_err err;
+
+    if (ret_done)
+        *ret_done = 0;
+    if (!c)
+        return CANTOR_ERR_INVALID;
+    bpc = c->o.blocks_per_chunk;
+    if (bpc < 2)
+        return CANTOR_OK;
+    err = cantor_store_head(c->store, &head, NULL, &empty);
+    if (err || empty || head < c->o.pack_depth)
+        return err;
+    err = cantor_store_stats(c->store, &ss);
+    if (err)
+        return err;
+    first = ss.first_followed > ss.first_retained ? ss.first_followed : ss.first_retained;
+    pthread_mutex_lock(&c->lock);
+    next = c->st.pack_next > first ? c->st.pack_next : first;
+    epoch = c->pack_epoch;
+    pthread_mutex_unlock(&c->lock);
+    /*
+     * Runs start at multiples of B, so a block's chunk is found from its number alone. Where to go on
+     * is kept in memory only: after a restart the runs already packed are skipped at one read each.
+     */
+    while (!err && done < max_chunks && scanned < MAX_PACK_SCAN && !atomic_load(&c->stopping)) {
+        uint64_t s = next % bpc ? next + (bpc - next % bpc) : next;
+        if (s > UINT64_MAX - bpc || s + bpc - 1 > head - c->o.pack_depth)
+            break; /* not final yet */
+        err = pack_one(c, s, (size_t)bpc, &packed);
+        if (err == CANTOR_ERR_BUSY) {
+            err = CANTOR_OK;
+            break;
+        }
+        if (!err) {
+            next = s + bpc;
+            done += packed;
+            scanned++;
+        }
+    }
+    pthread_mutex_lock(&c->lock);
+    if (c->pack_epoch == epoch) /* else a rollback unpacked a run meanwhile: start from there */
+        c->st.pack_next = next;
+    pthread_mutex_unlock(&c->lock);
+    if (ret_done)
+        *ret_done = done;
+    return err;
+}
+
 /* ---- trainer thread ---- */
 
 static void *trainer_main(void *arg)
@@ -1025,6 +1385,9 @@ static void *trainer_main(void *arg)
         (void)cantor_compress_train_step(c, false, NULL);
         if (cantor_compress_compact_step(c, c->o.compact_step, NULL))
             log_warn("compress", "compaction step failed; retrying later");
+        /* the same budget of blocks per wake-up as compaction */
+        if (cantor_compress_pack_step(c, c->o.compact_step / c->o.blocks_per_chunk + 1, NULL))
+            log_warn("compress", "packing step failed; retrying later");
     }
     return NULL;
 }
@@ -1060,13 +1423,12 @@ static enum cantor_err count_chunk(const uint8_t *key, size_t klen, const uint8_
 
     (void)key;
     (void)klen;
+    struct stat_change d = {0};
+
     if (cantor_chunk_parse_header(val, vlen, &info) != CANTOR_OK)
         return CANTOR_OK; /* counted by nobody: GET of that block reports the error */
-    c->st.blocks++;
-    c->st.raw_bytes += info.raw_len;
-    c->st.stored_bytes += vlen;
-    if (info.codec < 4)
-        c->st.per_codec[info.codec]++;
+    stat_chunk(&d, &info, vlen, +1);
+    stat_apply(c, &d);
     return CANTOR_OK;
 }
 
@@ -1201,11 +1563,20 @@ enum cantor_err cantor_compress_new(struct cantor_store *store, const struct can
         c->o.compact_step = CANTOR_COMPRESS_COMPACT_STEP_DEFAULT;
     if (!c->o.interval_ms)
         c->o.interval_ms = 1000;
+    if (!c->o.blocks_per_chunk)
+        c->o.blocks_per_chunk = CANTOR_COMPRESS_BLOCKS_PER_CHUNK_DEFAULT;
+    if (c->o.blocks_per_chunk > CANTOR_COMPRESS_MAX_BLOCKS_PER_CHUNK) {
+        free(c);
+        return CANTOR_ERR_INVALID;
+    }
+    if (!c->o.pack_depth)
+        c->o.pack_depth = CANTOR_FOLLOWER_MAX_REORG;
+    c->st.blocks_per_chunk = c->o.blocks_per_chunk;
+    c->rb_unpacked = UINT64_MAX;
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->write_lock, NULL);
     pthread_mutex_init(&c->wake_lock, NULL);
     pthread_cond_init(&c->wake, NULL);
-    c->rb_codec = -1;
     c->st.compact_next = 1;
     c->st.compact_end = 0;
     c->hook = (struct cantor_block_hook){
@@ -1285,6 +1656,11 @@ static enum cantor_err api_range(void *arg, uint64_t first, uint64_t count, stru
     return cantor_compress_encode_range(arg, first, count, out);
 }
 
+static enum cantor_err api_stored(void *arg, uint64_t n, uint8_t **ret_chunk, size_t *ret_len)
+{
+    return cantor_compress_get_stored(arg, n, ret_chunk, ret_len);
+}
+
 static void api_stats(void *arg, struct cantor_api_codec_stats *ret)
 {
     struct cantor_compress_stats st;
@@ -1292,6 +1668,7 @@ static void api_stats(void *arg, struct cantor_api_codec_stats *ret)
     cantor_compress_get_stats(arg, &st);
     memset(ret, 0, sizeof(*ret));
     ret->blocks = st.blocks;
+    ret->chunks = st.chunks;
     ret->raw_bytes = st.raw_bytes;
     ret->stored_bytes = st.stored_bytes;
     memcpy(ret->per_codec, st.per_codec, sizeof(ret->per_codec));
@@ -1308,14 +1685,17 @@ static void api_stats(void *arg, struct cantor_api_codec_stats *ret)
     ret->last_loss = st.last_loss;
     ret->compact_next = st.compact_next;
     ret->compact_end = st.compact_end;
+    ret->blocks_per_chunk = st.blocks_per_chunk;
+    ret->packed = st.packed;
+    ret->pack_next = st.pack_next;
 }
 
 const struct cantor_api_codec *cantor_compress_api(struct cantor_compress *c)
 {
     if (!c)
         return NULL;
-    c->api =
-        (struct cantor_api_codec){c, api_decode, api_encode, api_stats, api_bundle, api_chunk, api_range};
+    c->api = (struct cantor_api_codec){c,          api_decode, api_encode, api_stats,
+                                       api_bundle, api_chunk,  api_range,  api_stored};
     return &c->api;
 }
 

@@ -6,7 +6,7 @@
  * it was trained on, so it is rebuilt bit-exactly from the store); and a background trainer thread
  * that retrains on recent blocks, promotes a model only when it codes a held-out sample smaller, and
  * then re-encodes older chunks (compaction, resumable through meta, each new chunk verified before
- * it replaces the old one).
+ * it replaces the old one); once blocks are final it packs runs of them into one chunk each.
  *
  * Threading: the hook runs on the follower thread, decode/encode/stats on HTTP threads, training and
  * compaction on the trainer thread. Codec models are not thread-safe, so every use of a cached model
@@ -28,12 +28,14 @@
 #include "rpc/api_codec.h"
 #include "storage/store.h"
 
-#define CANTOR_COMPRESS_TRAIN_BLOCKS_DEFAULT  64u   /* first model: after this many followed blocks */
-#define CANTOR_COMPRESS_RETRAIN_EVERY_DEFAULT 256u  /* then retrain after this many new blocks */
-#define CANTOR_COMPRESS_MAX_TRAIN_BLOCKS      1024u /* newest blocks one training reads */
-#define CANTOR_COMPRESS_COMPACT_STEP_DEFAULT  16u   /* chunks re-encoded per trainer wake-up */
-#define CANTOR_COMPRESS_MAX_MODELS            8u    /* model versions kept in memory */
-#define CANTOR_COMPRESS_KEY_WINDOW            32u   /* earlier blocks whose keys a warm chunk refers to */
+#define CANTOR_COMPRESS_TRAIN_BLOCKS_DEFAULT     64u   /* first model: after this many followed blocks */
+#define CANTOR_COMPRESS_RETRAIN_EVERY_DEFAULT    256u  /* then retrain after this many new blocks */
+#define CANTOR_COMPRESS_MAX_TRAIN_BLOCKS         1024u /* newest blocks one training reads */
+#define CANTOR_COMPRESS_COMPACT_STEP_DEFAULT     16u   /* chunks re-encoded per trainer wake-up */
+#define CANTOR_COMPRESS_MAX_MODELS               8u    /* model versions kept in memory */
+#define CANTOR_COMPRESS_KEY_WINDOW               32u   /* earlier blocks whose keys a warm chunk refers to */
+#define CANTOR_COMPRESS_BLOCKS_PER_CHUNK_DEFAULT 16u   /* blocks in one stored chunk, once final */
+#define CANTOR_COMPRESS_MAX_BLOCKS_PER_CHUNK     64u
 
 struct cantor_compress_opts {
     uint64_t train_blocks;  /* 0 = default; blocks needed before the first training */
@@ -41,11 +43,19 @@ struct cantor_compress_opts {
     uint64_t compact_step;  /* 0 = default; bounds the trainer's CPU per wake-up */
     unsigned interval_ms;   /* trainer wake-up period, 0 = 1000 */
     int nice;               /* > 0: the trainer thread runs at this nice value (daemon/thread.h) */
+    /*
+     * 0 = default; 1: one chunk per block forever. B > 1: once blocks s..s+B-1 (s a multiple of B) are
+     * pack_depth blocks below the head, the trainer replaces their B chunks by one chunk of all of
+     * them, stored under s (docs/design.md, "Stored chunks of several blocks").
+     */
+    uint32_t blocks_per_chunk;
+    uint64_t
+        pack_depth; /* 0 = CANTOR_FOLLOWER_MAX_REORG: no reorg the follower accepts reaches a packed chunk */
 };
 
 struct cantor_compress_stats {
-    uint64_t blocks, raw_bytes, stored_bytes;
-    uint64_t per_codec[4]; /* indexed by enum cantor_codec_id */
+    uint64_t blocks, chunks, raw_bytes, stored_bytes; /* blocks with a stored chunk, and the chunks */
+    uint64_t per_codec[4]; /* blocks, indexed by the codec of the chunk that holds them */
     uint8_t active_model[32];
     bool trained;       /* the active model is not the untrained one */
     uint64_t trainings; /* trainings run since start */
@@ -56,6 +66,9 @@ struct cantor_compress_stats {
     double last_loss;                            /* held-out bits per raw byte of the last training's model */
     uint64_t compacted;                          /* chunks re-encoded since start */
     uint64_t compact_next, compact_end;          /* pending compaction range (next > end: none) */
+    uint32_t blocks_per_chunk;                   /* as configured (1: no packing) */
+    uint64_t packed;                             /* chunks of several blocks written since start */
+    uint64_t pack_next;                          /* blocks below this one have been considered for packing */
 };
 
 struct cantor_compress;
@@ -70,12 +83,20 @@ enum cantor_err cantor_compress_start(struct cantor_compress *c); /* start the t
 void cantor_compress_stop(struct cantor_compress *c);             /* ask it to stop (non-blocking) */
 
 /*
- * Block n's chunk as this binary decodes it: the stored one, or, where the re-encoding that follows a
- * coder change (migrate_coder) has not reached it yet, one coded now from the stored delta and
- * written in its place, so a served chunk always decodes. *ret_chunk is malloc'd; NOT_FOUND: none.
+ * A chunk of block n alone, as this binary decodes it: the stored one when n has its own chunk, or,
+ * where the re-encoding that follows a coder change (migrate_coder) has not reached it yet, one coded
+ * now from the stored delta and written in its place, so a served chunk always decodes. A block
+ * inside a stored chunk of several blocks gets a one-block warm chunk coded now with that chunk's
+ * model (the same bytes the block hook would have stored). *ret_chunk is malloc'd; NOT_FOUND: none.
  */
 enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n, uint8_t **ret_chunk,
                                           size_t *ret_len);
+/*
+ * The stored chunk that holds block n, as stored (one block, or several once packed; its header names
+ * them), re-coded first only if an upgrade left it undecodable. *ret_chunk is malloc'd.
+ */
+enum cantor_err cantor_compress_get_stored(struct cantor_compress *c, uint64_t n, uint8_t **ret_chunk,
+                                           size_t *ret_len);
 /* Chunk -> canonical bytes appended to out; the model and (warm) parent state come from the store. */
 enum cantor_err cantor_compress_decode(struct cantor_compress *c, const uint8_t *chunk, size_t len,
                                        struct cantor_buf *out);
@@ -105,6 +126,8 @@ void cantor_compress_get_stats(struct cantor_compress *c, struct cantor_compress
 enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force, bool *ret_promoted);
 enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t max_blocks,
                                              uint64_t *ret_done);
+/* Pack up to max_chunks final runs of blocks into chunks of several blocks (see blocks_per_chunk). */
+enum cantor_err cantor_compress_pack_step(struct cantor_compress *c, uint64_t max_chunks, uint64_t *ret_done);
 
 /* The engine as rpc/ sees it (valid while c lives), and its part of /v1/status. */
 const struct cantor_api_codec *cantor_compress_api(struct cantor_compress *c);

@@ -70,12 +70,14 @@ struct cantor_config {
     int64_t store_retention;
     bool store_sync;
     int64_t compress_train_blocks;
+    int64_t compress_blocks_per_chunk;
+    int64_t compress_pack_depth;
     /* http */
     char *listen;
     uint64_t http_max_body;
     int64_t http_max_connections;
     uint64_t http_timeout; /* ms */
-    int64_t http_threads; /* 0 = auto */
+    int64_t http_threads;  /* 0 = auto */
     int64_t http_workers;
     char *admin_token_file;
     bool public_reads;

@@ -165,6 +165,12 @@ const struct cantor_opt cantor_config_table[] = {
      NULL, false, false, NULL, "Blocks of history to keep; 0 keeps everything."},
     {"compress_train_blocks", NULL, NULL, G_STORE, CANTOR_OPT_INT, OFF(compress_train_blocks), "64", 2, 1024, NULL,
      false, false, NULL, "Followed blocks before the first codec model is trained (then every 256 new blocks)."},
+    {"compress_blocks_per_chunk", NULL, NULL, G_STORE, CANTOR_OPT_INT, OFF(compress_blocks_per_chunk), "16", 1, 64,
+     NULL, false, false, NULL,
+     "Final blocks are stored this many to a chunk (one per block until final); 1 keeps one chunk per block."},
+    {"compress_pack_depth", NULL, NULL, G_STORE, CANTOR_OPT_INT, OFF(compress_pack_depth), "128", 1, 1000000,
+     NULL, false, false, NULL,
+     "Blocks below the head before they are packed several to a chunk (a deeper reorg unpacks them)."},
     {"store_sync", NULL, NULL, G_STORE, CANTOR_OPT_BOOL, OFF(store_sync), "true", 0, 0, NULL, false, false,
      NULL, "fsync every block's WriteBatch (off is faster and may lose the last blocks on power loss)."},
 

@@ -16,8 +16,8 @@
 #include "core/err.h"
 
 struct cantor_api_codec_stats {
-    uint64_t blocks, raw_bytes, stored_bytes;
-    uint64_t per_codec[4]; /* raw, zstd-dict, cm, cm-warm */
+    uint64_t blocks, chunks, raw_bytes, stored_bytes;
+    uint64_t per_codec[4]; /* blocks by the codec of their chunk: raw, zstd-dict, cm, cm-warm */
     uint8_t active_model[32];
     bool trained;
     uint64_t trainings, promotions, compacted;
@@ -25,6 +25,8 @@ struct cantor_api_codec_stats {
     uint64_t last_train_first, last_train_last, last_holdout_new, last_holdout_old;
     double last_loss; /* held-out bits per raw byte */
     uint64_t compact_next, compact_end;
+    uint32_t blocks_per_chunk; /* stored chunks of several blocks: how many (1: none) */
+    uint64_t packed, pack_next;
 };
 
 struct cantor_api_codec {
@@ -42,6 +44,8 @@ struct cantor_api_codec {
     /* Blocks first .. first + count - 1 as one self-contained chunk (decodes with the model alone);
      * CANTOR_ERR_NOT_FOUND: a block without a stored delta; _INVALID: count out of range. */
     enum cantor_err (*range)(void *arg, uint64_t first, uint64_t count, struct cantor_buf *out);
+    /* The stored chunk holding block n, as stored (one block or several); NULL: not offered. */
+    enum cantor_err (*stored)(void *arg, uint64_t n, uint8_t **ret_chunk, size_t *ret_len);
 };
 #define CANTOR_API_RANGE_MAX 32 /* blocks in one range chunk (daemon: CANTOR_COMPRESS_RANGE_MAX) */
 
@@ -50,6 +54,8 @@ struct cantor_http_request;
 struct cantor_http_response;
 enum cantor_err cantor_api_h_block_compressed(void *c, const struct cantor_http_request *req,
                                               struct cantor_http_response *resp);
+enum cantor_err cantor_api_h_chunk(void *c, const struct cantor_http_request *req,
+                                   struct cantor_http_response *resp);
 enum cantor_err cantor_api_h_compress(void *c, const struct cantor_http_request *req,
                                       struct cantor_http_response *resp);
 enum cantor_err cantor_api_h_decompress(void *c, const struct cantor_http_request *req,

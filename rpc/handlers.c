@@ -353,6 +353,7 @@ static const struct cantor_http_route routes[] = {
     {"GET", "/v1/blocks/{n}", CANTOR_HTTP_READ, cantor_api_h_block, FAST},
     {"GET", "/v1/blocks/{n}/delta", CANTOR_HTTP_READ, cantor_api_h_block_delta, SLOW},
     {"GET", "/v1/blocks/{n}/compressed", CANTOR_HTTP_READ, cantor_api_h_block_compressed, SLOW},
+    {"GET", "/v1/chunks/{n}", CANTOR_HTTP_READ, cantor_api_h_chunk, SLOW},
     {"POST", "/v1/compress", CANTOR_HTTP_READ, cantor_api_h_compress, SLOW},
     {"POST", "/v1/decompress", CANTOR_HTTP_READ, cantor_api_h_decompress, SLOW},
     {"GET", "/v1/compression/stats", CANTOR_HTTP_READ, cantor_api_h_compression_stats, FAST},

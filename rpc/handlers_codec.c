@@ -116,6 +116,33 @@ enum cantor_err cantor_api_h_block_compressed(void *c, const struct cantor_http_
     return cantor_http_reply_text(resp, 200, "application/octet-stream", (char *)chunk, len);
 }
 
+/*
+ * GET /v1/chunks/{n}: the chunk cantord stores for block n, as stored. Once final, blocks are packed
+ * several to a chunk (its header names them); POST /v1/decompress decodes it to all of them.
+ */
+enum cantor_err cantor_api_h_chunk(void *c, const struct cantor_http_request *req,
+                                   struct cantor_http_response *resp)
+{
+    struct cantor_api_ctx *ctx = c;
+    uint8_t *chunk = NULL;
+    size_t len = 0;
+    uint64_t n;
+    enum cantor_err err;
+
+    if (cantor_api_reject_query(req, resp, NULL) || !cantor_api_resolve_block(ctx, req->params[0], resp, &n))
+        return CANTOR_OK;
+    if (no_codec(ctx, resp))
+        return CANTOR_OK;
+    if (!ctx->codec->stored)
+        return cantor_http_reply_error(resp, 404, "this engine stores no chunks");
+    err = ctx->codec->stored(ctx->codec->arg, n, &chunk, &len);
+    if (err == CANTOR_ERR_NOT_FOUND)
+        return cantor_http_reply_error(resp, 404, "block %" PRIu64 " has no stored chunk", n);
+    if (err)
+        return err;
+    return cantor_http_reply_text(resp, 200, "application/octet-stream", (char *)chunk, len);
+}
+
 /* The body as a finished delta: canonical bytes, a recorded diff (JSON), or JSON lines. */
 static bool body_to_canonical(const struct cantor_http_request *req, struct cantor_http_response *resp,
                               uint64_t block, struct cantor_buf *raw)
@@ -346,10 +373,12 @@ enum cantor_err cantor_api_h_compression_stats(void *c, const struct cantor_http
                   "heldOutBytesActive", (json_int_t)st.last_holdout_old, "heldOutBitsPerByte", st.last_loss);
     return cantor_http_reply_json(
         resp, 200,
-        json_pack("{s:I,s:I,s:I,s:f,s:o,s:s,s:b,s:o,s:{s:I,s:I,s:I}}", "blocks", (json_int_t)st.blocks,
-                  "rawBytes", (json_int_t)st.raw_bytes, "storedBytes", (json_int_t)st.stored_bytes, "ratio",
+        json_pack("{s:I,s:I,s:I,s:I,s:f,s:o,s:s,s:b,s:o,s:{s:I,s:I,s:I},s:{s:i,s:I,s:I}}", "blocks",
+                  (json_int_t)st.blocks, "chunks", (json_int_t)st.chunks, "rawBytes",
+                  (json_int_t)st.raw_bytes, "storedBytes", (json_int_t)st.stored_bytes, "ratio",
                   st.stored_bytes ? (double)st.raw_bytes / (double)st.stored_bytes : 0.0, "perCodec", per,
                   "activeModel", model, "trained", st.trained, "lastTraining", train, "compaction",
                   "chunksReencoded", (json_int_t)st.compacted, "next", (json_int_t)st.compact_next, "end",
-                  (json_int_t)st.compact_end));
+                  (json_int_t)st.compact_end, "packing", "blocksPerChunk", (int)st.blocks_per_chunk,
+                  "chunksPacked", (json_int_t)st.packed, "next", (json_int_t)st.pack_next));
 }

@@ -1163,6 +1163,47 @@ enum cantor_err cantor_store_get_chunk(struct cantor_store *s, uint64_t number, 
     return kv_get(s, CANTOR_CF_CHUNKS, bk, 8, ret_chunk, ret_len);
 }
 
+enum cantor_err cantor_store_get_chunk_at_or_before(struct cantor_store *s, uint64_t number,
+                                                    uint64_t *ret_first, uint8_t **ret_chunk, size_t *ret_len)
+{
+    struct cantor_kv_iter *it = NULL;
+    const uint8_t *k, *v;
+    size_t klen = 0, vlen = 0;
+    uint8_t bk[8], *copy;
+    enum cantor_err err;
+
+    if (!s || !ret_first || !ret_chunk || !ret_len)
+        return CANTOR_ERR_INVALID;
+    err = s->kv->ops->iter_new(s->kv, CANTOR_CF_CHUNKS, &it);
+    if (err)
+        return err;
+    cantor_be64_put(bk, number);
+    s->kv->ops->iter_seek_for_prev(it, bk, 8);
+    if (!s->kv->ops->iter_valid(it)) {
+        err = s->kv->ops->iter_status(it);
+        err = err ? err : CANTOR_ERR_NOT_FOUND;
+        goto out;
+    }
+    k = s->kv->ops->iter_key(it, &klen);
+    v = s->kv->ops->iter_value(it, &vlen);
+    if (klen != 8) {
+        err = CANTOR_ERR_CORRUPT;
+        goto out;
+    }
+    copy = malloc(vlen ? vlen : 1);
+    if (!copy) {
+        err = CANTOR_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(copy, v, vlen);
+    *ret_first = cantor_be64_get(k);
+    *ret_chunk = copy;
+    *ret_len = vlen;
+out:
+    s->kv->ops->iter_free(it);
+    return err;
+}
+
 static enum cantor_err user_key(const char *key, char *out, size_t out_len, size_t *ret_len)
 {
     size_t n;

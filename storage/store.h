@@ -156,6 +156,14 @@ enum cantor_err cantor_store_put_chunk(struct cantor_store *s, uint64_t number, 
                                        size_t len);
 enum cantor_err cantor_store_get_chunk(struct cantor_store *s, uint64_t number, uint8_t **ret_chunk,
                                        size_t *ret_len);
+/*
+ * The chunk stored under the greatest block <= number (a chunk of several blocks is stored under its
+ * first block; the store does not parse chunks, so the caller checks that it reaches number).
+ * *ret_first gets that block; NOT_FOUND: no chunk at or below number.
+ */
+enum cantor_err cantor_store_get_chunk_at_or_before(struct cantor_store *s, uint64_t number,
+                                                    uint64_t *ret_first, uint8_t **ret_chunk,
+                                                    size_t *ret_len);
 
 /* Generic metadata for other modules (namespaced apart from the store's own keys). */
 enum cantor_err cantor_store_put_meta(struct cantor_store *s, const char *key, const void *val, size_t len);

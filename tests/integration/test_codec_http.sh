@@ -4,7 +4,9 @@
 # (binary and ?format=json) and compare with /v1/blocks/N/delta; re-encode the canonical bytes cold
 # with POST /v1/compress and decode that chunk offline with the `cantor decompress` CLI (a stored warm
 # chunk needs the state at its parent, which only the daemon's store has); corrupt, truncated and
-# unknown-model chunks must get a 400 that says which.
+# unknown-model chunks must get a 400 that says which. Final blocks are packed 4 to a stored chunk
+# here (compress_blocks_per_chunk=4, compress_pack_depth=4): every block is still served alone, and
+# GET /v1/chunks/N returns the stored chunk of several blocks, which the daemon decodes to all of them.
 . "$(dirname "$0")/lib.sh"
 
 CANTOR=$BUILD/daemon/cantor
@@ -12,7 +14,7 @@ CANTOR=$BUILD/daemon/cantor
 
 start_chain --blocks 30 --hold --max-seconds 600
 # A model is trained after 16 followed blocks (default 64), so this short chain gets one.
-start_cantord --set compress_train_blocks=16
+start_cantord --set compress_train_blocks=16 --set compress_blocks_per_chunk=4 --set compress_pack_depth=4
 wait_chain_done 300
 wait_synced 180
 head=$(chain_head)
@@ -23,10 +25,15 @@ trained() { curl -sf "$API/v1/compression/stats" | jq -e '.trained == true' >/de
 wait_for 180 "a trained model" trained
 active=$(curl -sf "$API/v1/compression/stats" | jq -r .activeModel)
 curl -sf "$API/v1/models/$active" -o "$TMP/model.bundle" || fail "GET /v1/models/$active"
+# Runs of 4 blocks ending at or below head - 4 are packed; the trainer does a few per second.
+packed() { curl -sf "$API/v1/compression/stats" | jq -e --argjson h "$head" '.packing.next >= $h - 7' >/dev/null; }
+wait_for 180 "the final blocks packed" packed
 
 mkdir -p "$TMP/c"
-checked=0
-for ((n = 0; n <= head; n++)); do
+# fetch_block N: block N's own chunk, decoded by the daemon (bytes in $TMP/c/N.raw, and as JSON equal
+# to /v1/blocks/N/delta)
+fetch_block() {
+    local n=$1
     curl -sf "$API/v1/blocks/$n/compressed" -o "$TMP/c/$n.chunk" || fail "GET compressed $n"
     curl -sf -X POST --data-binary "@$TMP/c/$n.chunk" "$API/v1/decompress" -o "$TMP/c/$n.raw" ||
         fail "POST /v1/decompress of block $n"
@@ -39,6 +46,10 @@ a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
 ok = a["entries"] == b["entries"] and a["count"] == b["count"] and a["number"] == int(sys.argv[3])
 sys.exit(0 if ok else 1)
 PY
+}
+checked=0
+for ((n = 0; n <= head; n++)); do
+    fetch_block "$n"
     # Offline: a cold chunk of the same canonical bytes, decoded by the CLI, byte for byte.
     curl -sf -X POST --data-binary "@$TMP/c/$n.raw" "$API/v1/compress" -o "$TMP/c/$n.cold" ||
         fail "POST /v1/compress of block $n"
@@ -121,6 +132,65 @@ code=$(curl -s -o "$TMP/err.json" -w '%{http_code}' "$API/v1/blocks/$head/compre
 [ "$code" = 404 ] || fail "a range past the head: status $code, want 404"
 log "blocks 11..26 as one chunk: $range bytes (their cold chunks: $cold); decoded offline and by the daemon"
 
+# The stored chunks: runs of 4 blocks (those that came out smaller packed), the rest one each. Each
+# decodes through the daemon to exactly its blocks' bytes (binary and JSON); the CLI refuses a packed
+# warm one, since it is coded against the state before its first block.
+walk_stored() { # LAST: walks blocks 0..LAST; needs $TMP/c/N.raw of each; sets chunks multi warm *_bytes
+    local n=0 first last k codec
+    chunks=0 multi=0 warm=0 packed_bytes=0 single_bytes=0
+    while [ "$n" -le "$1" ]; do
+        curl -sf "$API/v1/chunks/$n" -o "$TMP/s.chunk" || fail "GET /v1/chunks/$n"
+        read -r first last < <(python3 - "$TMP/s.chunk" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+assert b[:4] == b"CNTC" and b[4] == 2, "not a v2 chunk"
+pos = 15
+def varint():
+    global pos
+    v = s = 0
+    while True:
+        x = b[pos]; pos += 1; v |= (x & 0x7f) << s; s += 7
+        if not x & 0x80: return v
+first = varint(); span = varint()
+print(first, first + span)
+PY
+        ) || fail "chunk of block $n: bad header"
+        [ "$first" -le "$n" ] && [ "$last" -ge "$n" ] || fail "GET /v1/chunks/$n gave blocks $first..$last"
+        : >"$TMP/s.want"
+        for ((k = first; k <= last; k++)); do cat "$TMP/c/$k.raw" >>"$TMP/s.want"; done
+        curl -sf -X POST --data-binary "@$TMP/s.chunk" "$API/v1/decompress" -o "$TMP/s.raw" ||
+            fail "POST /v1/decompress of the stored chunk of blocks $first..$last"
+        cmp -s "$TMP/s.want" "$TMP/s.raw" || fail "stored chunk of blocks $first..$last: bytes differ"
+        if [ "$last" -gt "$first" ]; then
+            curl -sf -X POST --data-binary "@$TMP/s.chunk" "$API/v1/decompress?format=json" |
+                jq -e --argjson f "$first" --argjson l "$last" '[.blocks[].number] == [range($f; $l + 1)]' \
+                    >/dev/null || fail "stored chunk of blocks $first..$last: JSON blocks differ"
+            codec=$(od -An -tu1 -j5 -N1 "$TMP/s.chunk" | tr -d ' ')
+            if [ "$codec" = 3 ]; then # warm CM (zstd-dict or raw ones decode offline like any other)
+                if "$CANTOR" decompress "$TMP/s.chunk" "$TMP/x.out" 2>"$TMP/packed.err"; then
+                    fail "the CLI decoded a packed warm chunk without the daemon's state"
+                fi
+                grep -q "needs the state and keys before block $first" "$TMP/packed.err" ||
+                    fail "CLI on a packed warm chunk: $(cat "$TMP/packed.err")"
+                warm=$((warm + 1))
+            fi
+            multi=$((multi + 1))
+            packed_bytes=$((packed_bytes + $(stat -c %s "$TMP/s.chunk")))
+            for ((k = first; k <= last; k++)); do single_bytes=$((single_bytes + $(stat -c %s "$TMP/c/$k.chunk"))); done
+        fi
+        chunks=$((chunks + 1))
+        n=$((last + 1))
+    done
+}
+walk_stored "$head"
+[ "$multi" -gt 0 ] || fail "no stored chunk holds several blocks"
+[ "$packed_bytes" -lt "$single_bytes" ] || fail "packed chunks ($packed_bytes B) not below their blocks' own ($single_bytes B)"
+curl -sf "$API/v1/compression/stats" | jq -e --argjson c "$chunks" '.chunks == $c and .chunks < .blocks and .packing.blocksPerChunk == 4' >/dev/null ||
+    fail "stats do not count the stored chunks ($chunks): $(curl -sf "$API/v1/compression/stats")"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/chunks/$((head + 1))")
+[ "$code" = 404 ] || fail "GET /v1/chunks past the head: status $code, want 404"
+log "$((head + 1)) blocks in $chunks stored chunks ($multi packed, $warm of them warm CM: $packed_bytes B, their blocks alone $single_bytes B); each decodes to its blocks"
+
 # Bad chunks: precise 400s. Pick the largest chunk so it has a payload.
 big=$(ls -S "$TMP"/c/*.chunk | head -1)
 expect_400() { # FILE WORD
@@ -188,6 +258,37 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/models/0x$(printf '%064d'
 code=$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/models/0xzz")
 [ "$code" = 400 ] || fail "bad model hash: status $code, want 400"
 log "cold chunk of the trained model ${active:0:18} decoded offline from its bundle ($(stat -c %s "$TMP/model.bundle") bytes)"
+
+# A reorg 12 blocks deep, deeper than the pack depth (4): 12 new blocks are mined and packed, then
+# replaced by 13 others. The rollback unpacks the runs it reaches (the one holding the old head keeps
+# its blocks below the fork as one-block chunks); afterwards every block and stored chunk decodes to
+# the new chain's deltas, and the runs are packed again once final.
+from=$(rpc "$CHAIN_URL" eth_accounts '[]' | jq -r '.[-1]')
+snap=$(rpc "$CHAIN_URL" evm_snapshot '[]')
+mine_transfers() { # COUNT TAG
+    local i
+    for ((i = 0; i < $1; i++)); do
+        rpc "$CHAIN_URL" eth_sendTransaction \
+            "[{\"from\":\"$from\",\"to\":\"$(printf '0x%08x%032x' "$2" "$i")\",\"value\":\"0x1000\"}]" >/dev/null
+        rpc "$CHAIN_URL" evm_mine '[]' >/dev/null
+    done
+}
+mine_transfers 12 $((0xdead))
+wait_synced 60
+packed_to() { curl -sf "$API/v1/compression/stats" | jq -e --argjson n "$1" '.packing.next >= $n' >/dev/null; }
+wait_for 60 "the new blocks packed" packed_to $((head + 12 - 7))
+rpc "$CHAIN_URL" evm_revert "[$snap]" >/dev/null
+mine_transfers 13 $((0xbeef))
+wait_synced 60
+grep -q "unpacked the chunk of blocks" "$TMP/cantord.log" || fail "the reorg unpacked no stored chunk"
+new_head=$(chain_head)
+wait_for 60 "the new blocks packed" packed_to $((new_head - 7))
+for ((n = head - 8; n <= new_head; n++)); do fetch_block "$n"; done
+walk_stored "$new_head"
+curl -sf "$API/v1/compression/stats" |
+    jq -e --argjson c "$chunks" --argjson b $((new_head + 1)) '.chunks == $c and .blocks == $b' >/dev/null ||
+    fail "after the reorg the stats do not count $chunks chunks of $((new_head + 1)) blocks: $(curl -sf "$API/v1/compression/stats")"
+log "reorg of 12 blocks across packed chunks: $(grep -c "unpacked the chunk" "$TMP/cantord.log") unpacked; blocks 0..$new_head in $chunks stored chunks ($multi packed), all decode to the new chain"
 
 stop_cantord
 echo "codec-http: ok"

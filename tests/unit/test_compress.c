@@ -50,10 +50,9 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
     return remove(p);
 }
 
-static void rig_open(struct rig *r, bool rocks)
+static void rig_open_co(struct rig *r, bool rocks, const struct cantor_compress_opts *co)
 {
     struct cantor_store_opts o = {0};
-    struct cantor_compress_opts co = {.train_blocks = 8, .retrain_every = 4, .compact_step = 64};
 
     memset(r, 0, sizeof(*r));
     if (rocks) {
@@ -63,7 +62,14 @@ static void rig_open(struct rig *r, bool rocks)
     }
     o.lax_old_values = true;
     ck_assert_int_eq(cantor_store_open(&o, &r->store), CANTOR_OK);
-    ck_assert_int_eq(cantor_compress_new(r->store, &co, &r->c), CANTOR_OK);
+    ck_assert_int_eq(cantor_compress_new(r->store, co, &r->c), CANTOR_OK);
+}
+
+static void rig_open(struct rig *r, bool rocks)
+{
+    struct cantor_compress_opts co = {.train_blocks = 8, .retrain_every = 4, .compact_step = 64};
+
+    rig_open_co(r, rocks, &co);
 }
 
 static void rig_close(struct rig *r)
@@ -242,6 +248,161 @@ START_TEST(test_rollback)
     cantor_compress_get_stats(r.c, &after);
     ck_assert_uint_eq(after.blocks, 3);
     rig_close(&r);
+}
+END_TEST
+
+/* Decode a chunk through c and compare it with the stored deltas of blocks first..last. */
+static void assert_decodes_to(struct rig *r, struct cantor_compress *c, const uint8_t *chunk, size_t len,
+                              uint64_t first, uint64_t last)
+{
+    struct cantor_chunk_info info;
+    struct cantor_buf out;
+    size_t pos = 0;
+
+    ck_assert_int_eq(cantor_chunk_parse_header(chunk, len, &info), CANTOR_OK);
+    ck_assert_uint_eq(info.first_block, first);
+    ck_assert_uint_eq(info.last_block, last);
+    cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
+    ck_assert_int_eq(cantor_compress_decode(c, chunk, len, &out), CANTOR_OK);
+    for (uint64_t n = first; n <= last; n++) {
+        uint8_t *raw = NULL;
+        size_t rlen = 0;
+        ck_assert_int_eq(cantor_store_get_delta_bytes(r->store, n, &raw, &rlen), CANTOR_OK);
+        ck_assert_uint_le(pos + rlen, out.len);
+        ck_assert_mem_eq(out.data + pos, raw, rlen);
+        pos += rlen;
+        free(raw);
+    }
+    ck_assert_uint_eq(pos, out.len);
+    cantor_buf_release(&out);
+}
+
+/*
+ * Every block FIRST..FIRST+n-1: its own chunk and its stored chunk decode to the stored deltas; blocks
+ * below packed_below are stored bpc to a chunk, the others one each (bpc == 0: either).
+ */
+static void check_packed(struct rig *r, struct cantor_compress *c, int n, uint64_t bpc, uint64_t packed_below)
+{
+    for (uint64_t b = FIRST; b < FIRST + (uint64_t)n; b++) {
+        struct cantor_chunk_info info;
+        uint8_t *chunk = NULL;
+        size_t len = 0;
+        uint64_t s = b < packed_below ? b - b % bpc : b;
+
+        ck_assert_int_eq(cantor_compress_get_chunk(c, b, &chunk, &len), CANTOR_OK);
+        assert_decodes_to(r, c, chunk, len, b, b);
+        free(chunk);
+        chunk = NULL;
+        ck_assert_int_eq(cantor_compress_get_stored(c, b, &chunk, &len), CANTOR_OK);
+        ck_assert_int_eq(cantor_chunk_parse_header(chunk, len, &info), CANTOR_OK);
+        if (bpc == 0)
+            assert_decodes_to(r, c, chunk, len, info.first_block, info.last_block);
+        else
+            assert_decodes_to(r, c, chunk, len, s, b < packed_below ? s + bpc - 1 : b);
+        ck_assert_uint_le(info.first_block, b);
+        ck_assert_uint_ge(info.last_block, b);
+        free(chunk);
+    }
+}
+
+/*
+ * Final blocks packed 4 to a chunk (pack depth 2): blocks 100..107 in two chunks, 108..111 (not final
+ * yet) one each. Every block is still served alone and decodes; the stored chunks are smaller and
+ * decode to all their blocks; a restart sees the same stats and does not pack again; a reorg into a
+ * packed chunk unpacks it; after a promotion compaction re-encodes packed chunks as packed chunks.
+ */
+static void pack(bool rocks)
+{
+    struct cantor_compress_opts co = {
+        .train_blocks = 8, .retrain_every = 4, .compact_step = 64, .blocks_per_chunk = 4, .pack_depth = 2};
+    const struct cantor_block_hook *h;
+    struct cantor_compress_stats st0, st, st2;
+    struct cantor_compress *c2 = NULL;
+    struct batch_ctx bc;
+    struct rig r;
+    uint8_t *chunk = NULL;
+    size_t len = 0;
+    uint64_t done = 0, head = 0;
+    bool empty = true, promoted = false;
+
+    rig_open_co(&r, rocks, &co);
+    for (int i = 0; i < N_BLOCKS; i++)
+        apply(&r, i);
+    cantor_compress_get_stats(r.c, &st0);
+    ck_assert_uint_eq(st0.chunks, N_BLOCKS);
+    ck_assert_uint_eq(st0.blocks_per_chunk, 4);
+    ck_assert_int_eq(cantor_compress_pack_step(r.c, 10, &done), CANTOR_OK);
+    ck_assert_uint_eq(done, 2); /* 100..103 and 104..107; 108..111 ends above head - depth (109) */
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.packed, 2);
+    ck_assert_uint_eq(st.blocks, N_BLOCKS);
+    ck_assert_uint_eq(st.chunks, N_BLOCKS - 6);
+    ck_assert_uint_eq(st.raw_bytes, st0.raw_bytes);
+    ck_assert_uint_lt(st.stored_bytes, st0.stored_bytes);
+    ck_assert_uint_eq(st.per_codec[0] + st.per_codec[1] + st.per_codec[2] + st.per_codec[3], N_BLOCKS);
+    ck_assert_uint_eq(st.pack_next, FIRST + 8);
+    check_packed(&r, r.c, N_BLOCKS, 4, FIRST + 8);
+    /* the packed blocks' own keys are gone: the chunk is stored once, under its first block */
+    ck_assert_int_eq(cantor_store_get_chunk(r.store, FIRST + 1, &chunk, &len), CANTOR_ERR_NOT_FOUND);
+    /* a restart counts the same and packs nothing again */
+    ck_assert_int_eq(cantor_compress_new(r.store, &co, &c2), CANTOR_OK);
+    cantor_compress_get_stats(c2, &st2);
+    ck_assert_uint_eq(st2.blocks, st.blocks);
+    ck_assert_uint_eq(st2.chunks, st.chunks);
+    ck_assert_uint_eq(st2.stored_bytes, st.stored_bytes);
+    ck_assert_int_eq(cantor_compress_pack_step(c2, 10, &done), CANTOR_OK);
+    ck_assert_uint_eq(done, 0); /* the packed runs are skipped */
+    cantor_compress_get_stats(c2, &st2);
+    ck_assert_uint_eq(st2.pack_next, FIRST + 8);
+    check_packed(&r, c2, N_BLOCKS, 4, FIRST + 8);
+    cantor_compress_free(c2);
+    /* a promotion: compaction re-encodes the packed chunks as packed chunks, which still decode */
+    ck_assert_int_eq(cantor_compress_train_step(r.c, true, &promoted), CANTOR_OK);
+    ck_assert(promoted);
+    ck_assert_int_eq(cantor_compress_compact_step(r.c, 100, &done), CANTOR_OK);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.chunks, N_BLOCKS - 6);
+    ck_assert_uint_eq(st.blocks, N_BLOCKS);
+    ck_assert_uint_gt(st.compacted, 0);
+    check_packed(&r, r.c, N_BLOCKS, 4, FIRST + 8);
+    /* a reorg 5 blocks deep (deeper than the pack depth): the last rollback reaches 104..107 */
+    h = cantor_compress_hook(r.c);
+    bc.h = h;
+    bc.state = NULL;
+    for (uint64_t b = FIRST + N_BLOCKS - 1; b >= FIRST + 7; b--) {
+        ck_assert_int_eq(cantor_store_rollback_ex(r.store, &head, &empty, rollback_cb, &bc), CANTOR_OK);
+        h->rolled_back(h->arg, b);
+        ck_assert_uint_eq(head, b - 1);
+    }
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.blocks, 7);
+    ck_assert_uint_eq(st.chunks, 1 + 3);
+    check_packed(&r, r.c, 7, 4, FIRST + 4);
+    ck_assert_int_eq(cantor_compress_get_stored(r.c, FIRST + 7, &chunk, &len), CANTOR_ERR_NOT_FOUND);
+    ck_assert_uint_eq(st.pack_next, FIRST + 4); /* that run is considered again */
+    /* the chain goes on: the run is packed again once final, if that is smaller (here the model was
+     * trained on these very blocks, so their one-block zstd-dict chunks may win) */
+    for (int i = 7; i < N_BLOCKS; i++)
+        apply(&r, i);
+    cantor_compress_get_stats(r.c, &st0);
+    ck_assert_int_eq(cantor_compress_pack_step(r.c, 10, &done), CANTOR_OK);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.pack_next, FIRST + 8);
+    ck_assert_uint_eq(st.chunks, N_BLOCKS - 3 - 3 * done);
+    ck_assert_uint_le(st.stored_bytes, st0.stored_bytes);
+    check_packed(&r, r.c, N_BLOCKS, 0, 0);
+    rig_close(&r);
+}
+
+START_TEST(test_pack_mem)
+{
+    pack(false);
+}
+END_TEST
+
+START_TEST(test_pack_rocksdb)
+{
+    pack(true);
 }
 END_TEST
 
@@ -555,6 +716,8 @@ static Suite *compress_suite(void)
     tcase_add_test(tc, test_roundtrip_mem);
     tcase_add_test(tc, test_roundtrip_rocksdb);
     tcase_add_test(tc, test_rollback);
+    tcase_add_test(tc, test_pack_mem);
+    tcase_add_test(tc, test_pack_rocksdb);
     tcase_add_test(tc, test_train_promote_compact);
     tcase_add_test(tc, test_bad_chunks);
     tcase_add_test(tc, test_encode_range);

@@ -111,7 +111,7 @@ START_TEST(test_bounds)
         }
         checked++;
     }
-    ck_assert_int_eq(checked, 19);
+    ck_assert_int_eq(checked, 21);
     ck_assert_int_eq(
         cantor_config_set(cfg, cantor_config_find("confirmations"), "-1", errbuf, sizeof(errbuf)),
         CANTOR_ERR_INVALID);

@@ -114,7 +114,8 @@ START_TEST(test_oz_live_crosscheck)
         src = ".";
     snprintf(mod, sizeof(mod), "%s/tests/chain/node_modules/@openzeppelin/merkle-tree", src);
     if (access(mod, R_OK) != 0 || system("node --version >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "SKIP live OZ cross-check: %s or node missing (scripts/bootstrap installs it)\n", mod);
+        fprintf(stderr, "SKIP live OZ cross-check: %s or node missing (scripts/bootstrap installs it)\n",
+                mod);
         return;
     }
     d = load_block(vecs[1].file);
