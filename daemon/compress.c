@@ -1355,6 +1355,9 @@ enum cantor_err cantor_compress_pack_step(struct cantor_compress *c, uint64_t ma
     if (c->pack_epoch == epoch) /* else a rollback unpacked a run meanwhile: start from there */
         c->st.pack_next = next;
     pthread_mutex_unlock(&c->lock);
+    if (done)
+        log_info("compress", "packed %llu run(s) of %llu blocks; blocks below %llu considered",
+                 (unsigned long long)done, (unsigned long long)bpc, (unsigned long long)next);
     if (ret_done)
         *ret_done = done;
     return err;
