@@ -133,6 +133,8 @@ check --argjson h "$HEAD" '.block == $h'
 expect 404 GET "/v1/state/$A/storage/0x00000000000000000000000000000000000000000000000000000000deadbeef?block=12"
 check '.known == false'
 expect 404 GET "/v1/blocks/$((HEAD + 1000))"
+expect 200 GET "/v1/chunks/12"
+expect 404 GET "/v1/chunks/$((HEAD + 1000))"
 
 # ---- history, walked one change per page, must equal one big page and anvil's values ----
 expect 200 GET "/v1/history/$A/storage/$S?limit=1000"
@@ -218,6 +220,7 @@ for p in "/v1/state/0xzz" "/v1/state/0x$(printf 'g%.0s' {1..40})" "/v1/state/${A
     "/v1/state/$A?block=0x10000000000000000" "/v1/state/$A?block=1&foo=1" "/v1/state/$A?block=1&block=2" \
     "/v1/state/$A/storage/0x0" "/v1/state/$A/storage/${ZS}0" "/v1/state/$A/storage/0x$(printf 'z%.0s' {1..64})" \
     "/v1/blocks/abc" "/v1/blocks/1.5" "/v1/blocks/99999999999999999999999" "/v1/blocks/12/delta?x=1" \
+    "/v1/chunks/abc" "/v1/chunks/-1" "/v1/chunks/12?x=1" \
     "/v1/history/$A" "/v1/history/$A?kind=weird" "/v1/history/$A?kind=nonce&limit=0" \
     "/v1/history/$A?kind=nonce&limit=1001" "/v1/history/$A?kind=nonce&limit=x" \
     "/v1/history/$A/storage/$S?from=-3" "/v1/history/$A/storage/$S?page=2" "/v1/status?verbose=1"; do
