@@ -458,20 +458,43 @@ static enum cantor_err encode_block(struct cantor_compress *c, struct cantor_cod
     return encode_blocks(c, m, block, &raw, &len, 1, out, ret_codec);
 }
 
+/* Block n's stored delta coded warm with m into out (c->lock held, or m private); *ret_raw_len
+ * (optional) gets its canonical length. NOT_FOUND: the delta is pruned or gone. */
+static enum cantor_err encode_stored(struct cantor_compress *c, struct cantor_codec_model *m, uint64_t n,
+                                     struct cantor_buf *out, size_t *ret_raw_len)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    enum cantor_err err = cantor_store_get_delta_bytes(c->store, n, &raw, &len);
+
+    if (!err)
+        err = encode_block(c, m, n, raw, len, out, NULL);
+    if (ret_raw_len)
+        *ret_raw_len = len;
+    free(raw);
+    return err;
+}
+
 /*
- * The canonical deltas of blocks first .. first + n - 1: raws[i] malloc'd (free with free_raws), and
- * concatenated in cat (what a chunk of all of them decodes to). NOT_FOUND: one is pruned or gone.
+ * The canonical deltas of blocks first .. first + n - 1: raws[i] malloc'd (free with free_raws), and,
+ * when cat is given, concatenated there (what a chunk of all of them decodes to). NOT_FOUND: one is
+ * pruned or gone; TOO_LARGE: together they exceed a chunk's canonical limit.
  */
 static enum cantor_err read_raws(struct cantor_compress *c, uint64_t first, size_t n, uint8_t **raws,
                                  size_t *lens, struct cantor_buf *cat)
 {
+    size_t total = 0;
     enum cantor_err err = CANTOR_OK;
 
     for (size_t i = 0; i < n; i++)
         raws[i] = NULL;
     for (size_t i = 0; i < n && !err; i++) {
         err = cantor_store_get_delta_bytes(c->store, first + i, &raws[i], &lens[i]);
+        if (!err && lens[i] > CANTOR_CHUNK_MAX_RAW - total)
+            err = CANTOR_ERR_TOO_LARGE;
         if (!err)
+            total += lens[i];
+        if (!err && cat)
             err = cantor_buf_append(cat, raws[i], lens[i]);
     }
     return err;
@@ -548,21 +571,14 @@ enum cantor_err cantor_compress_encode_range(struct cantor_compress *c, uint64_t
 {
     struct cantor_codec_model *m = NULL;
     struct cantor_codec_ctx *ctx = NULL;
-    uint8_t *raw[CANTOR_COMPRESS_RANGE_MAX] = {NULL};
+    uint8_t *raw[CANTOR_COMPRESS_RANGE_MAX];
     size_t len[CANTOR_COMPRESS_RANGE_MAX];
-    size_t total = 0, got = 0;
-    enum cantor_err err = CANTOR_OK;
+    enum cantor_err err;
 
     if (!c || !out || count == 0 || count > CANTOR_COMPRESS_RANGE_MAX || first > UINT64_MAX - count)
         return CANTOR_ERR_INVALID;
     /* the stored deltas are read outside the engine's lock: the store is thread-safe */
-    for (; got < count && !err; got++) {
-        err = cantor_store_get_delta_bytes(c->store, first + got, &raw[got], &len[got]);
-        if (!err && len[got] > CANTOR_CHUNK_MAX_RAW - total)
-            err = CANTOR_ERR_TOO_LARGE;
-        if (!err)
-            total += len[got];
-    }
+    err = read_raws(c, first, (size_t)count, raw, len, NULL);
     if (!err)
         err = cantor_codec_ctx_new(&ctx);
     if (!err) {
@@ -574,8 +590,7 @@ enum cantor_err cantor_compress_encode_range(struct cantor_compress *c, uint64_t
         pthread_mutex_unlock(&c->lock);
     }
     cantor_codec_ctx_free(ctx);
-    for (size_t i = 0; i < got; i++)
-        free(raw[i]);
+    free_raws(raw, (size_t)count);
     return err;
 }
 
@@ -707,9 +722,9 @@ static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, ui
     struct cantor_codec_model *m = NULL;
     struct stat_change d = {0};
     struct cantor_buf out;
-    uint8_t *chunk = NULL, *raw = NULL, k[8], codec = 0;
+    uint8_t *chunk = NULL, k[8];
     uint64_t first = 0;
-    size_t len = 0, raw_len = 0;
+    size_t len = 0;
     enum cantor_err err = CANTOR_OK;
 
     pthread_mutex_lock(&c->write_lock);
@@ -724,12 +739,10 @@ static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, ui
         cantor_chunk_parse_header(chunk, len, &info) != CANTOR_OK || info.last_block < block)
         goto out; /* no chunk of this block (or an unreadable one, counted by nobody) */
     stat_chunk(&d, &info, len, -1);
+    if (first < block)
+        err = model_get(c, c->active, &m);
     for (uint64_t n = first; n < block && !err; n++) {
-        err = cantor_store_get_delta_bytes(c->store, n, &raw, &raw_len);
-        if (!err)
-            err = model_get(c, c->active, &m);
-        if (!err)
-            err = encode_block(c, m, n, raw, raw_len, &out, &codec);
+        err = encode_stored(c, m, n, &out, NULL);
         if (!err)
             err = cantor_chunk_parse_header(out.data, out.len, &one);
         cantor_be64_put(k, n);
@@ -738,8 +751,6 @@ static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, ui
         if (!err)
             stat_chunk(&d, &one, out.len, +1);
         cantor_buf_reset(&out);
-        free(raw);
-        raw = NULL;
     }
     if (err) {
         log_error("compress", "rollback of block %llu: cannot unpack the chunk of blocks %llu..%llu: %s",
@@ -790,21 +801,16 @@ static enum cantor_err holdout_bytes(struct cantor_compress *c, struct cantor_co
                                      uint64_t to, uint64_t *ret_bytes, uint64_t *ret_raw)
 {
     struct cantor_buf out;
-    uint8_t *raw = NULL;
     size_t len = 0;
     enum cantor_err err = CANTOR_OK;
 
     *ret_bytes = *ret_raw = 0;
     cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
     for (uint64_t b = from; !err && b <= to; b++) {
-        err = cantor_store_get_delta_bytes(c->store, b, &raw, &len);
-        if (!err)
-            err = encode_block(c, m, b, raw, len, &out, NULL);
+        err = encode_stored(c, m, b, &out, &len);
         *ret_bytes += out.len;
         *ret_raw += len;
         cantor_buf_reset(&out);
-        free(raw);
-        raw = NULL;
     }
     cantor_buf_release(&out);
     return err;
@@ -1157,9 +1163,9 @@ enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n,
     struct cantor_chunk_info info;
     struct cantor_codec_model *m = NULL;
     struct cantor_buf out;
-    uint8_t *chunk = NULL, *raw = NULL;
+    uint8_t *chunk = NULL;
     uint64_t first = 0;
-    size_t len = 0, raw_len = 0;
+    size_t len = 0;
     enum cantor_err err;
 
     if (!c || !ret_chunk || !ret_len)
@@ -1175,17 +1181,13 @@ enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n,
     /* n is packed with other blocks: its own chunk, coded now with the packed chunk's model */
     free(chunk);
     cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
-    err = cantor_store_get_delta_bytes(c->store, n, &raw, &raw_len);
-    if (!err) {
-        pthread_mutex_lock(&c->lock);
-        err = model_get_prefix(c, info.model_hash, info.model_hash_len, &m);
-        if (err == CANTOR_ERR_UNKNOWN_MODEL || info.codec == CANTOR_CODEC_RAW)
-            err = model_get(c, c->active, &m);
-        if (!err)
-            err = encode_block(c, m, n, raw, raw_len, &out, NULL);
-        pthread_mutex_unlock(&c->lock);
-    }
-    free(raw);
+    pthread_mutex_lock(&c->lock);
+    err = model_get_prefix(c, info.model_hash, info.model_hash_len, &m);
+    if (err == CANTOR_ERR_UNKNOWN_MODEL || info.codec == CANTOR_CODEC_RAW)
+        err = model_get(c, c->active, &m);
+    if (!err)
+        err = encode_stored(c, m, n, &out, NULL);
+    pthread_mutex_unlock(&c->lock);
     if (!err)
         *ret_chunk = cantor_buf_detach(&out, ret_len);
     cantor_buf_release(&out);
