@@ -43,16 +43,7 @@ chunks=0
 n=0
 while [ "$n" -le "$head" ]; do
     curl -sf "$API/v1/chunks/$n" -o "$TMP/s.chunk" || fail "stored chunk of block $n"
-    last=$(python3 -c '
-import sys
-b = open(sys.argv[1], "rb").read(); pos = 15; vals = []
-for _ in range(2):
-    v = s = 0
-    while True:
-        x = b[pos]; pos += 1; v |= (x & 0x7f) << s; s += 7
-        if not x & 0x80: break
-    vals.append(v)
-print(vals[0] + vals[1])' "$TMP/s.chunk") || fail "stored chunk of block $n: bad header"
+    read -r _ last < <(chunk_blocks "$TMP/s.chunk") || fail "stored chunk of block $n: bad header"
     curl -sf -X POST --data-binary "@$TMP/s.chunk" "$API/v1/decompress" -o "$TMP/s.raw" || fail "decode stored $n"
     for ((k = n; k <= last; k++)); do cat "$TMP/b/$k.raw"; done | cmp -s - "$TMP/s.raw" ||
         fail "stored chunk of blocks $n..$last decodes to other bytes"

@@ -67,6 +67,25 @@ wait_for() {
     fail "timed out after ${secs}s waiting for $what"
 }
 
+# chunk_blocks FILE : print "FIRST LAST", the blocks a v2 chunk's header names (docs/formats.md:
+# magic, version, codec, flags, 8-byte model prefix, then varints first block and span).
+chunk_blocks() {
+    python3 - "$1" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+assert b[:4] == b"CNTC" and b[4] == 2, "not a v2 chunk"
+pos = 15
+def varint():
+    global pos
+    v = s = 0
+    while True:
+        x = b[pos]; pos += 1; v |= (x & 0x7f) << s; s += 7
+        if not x & 0x80: return v
+first = varint(); span = varint()
+print(first, first + span)
+PY
+}
+
 wait_chain_done() { wait_for "${1:-300}" "dev chain traffic to finish" grep -q '"event":"done"' "$TMP/chain.log"; }
 
 # start_cantord ARGS... : cantord following CHAIN_URL; sets API (http://127.0.0.1:port).

@@ -140,21 +140,7 @@ walk_stored() { # LAST: walks blocks 0..LAST; needs $TMP/c/N.raw of each; sets c
     chunks=0 multi=0 warm=0 packed_bytes=0 single_bytes=0
     while [ "$n" -le "$1" ]; do
         curl -sf "$API/v1/chunks/$n" -o "$TMP/s.chunk" || fail "GET /v1/chunks/$n"
-        read -r first last < <(python3 - "$TMP/s.chunk" <<'PY'
-import sys
-b = open(sys.argv[1], "rb").read()
-assert b[:4] == b"CNTC" and b[4] == 2, "not a v2 chunk"
-pos = 15
-def varint():
-    global pos
-    v = s = 0
-    while True:
-        x = b[pos]; pos += 1; v |= (x & 0x7f) << s; s += 7
-        if not x & 0x80: return v
-first = varint(); span = varint()
-print(first, first + span)
-PY
-        ) || fail "chunk of block $n: bad header"
+        read -r first last < <(chunk_blocks "$TMP/s.chunk") || fail "chunk of block $n: bad header"
         [ "$first" -le "$n" ] && [ "$last" -ge "$n" ] || fail "GET /v1/chunks/$n gave blocks $first..$last"
         : >"$TMP/s.want"
         for ((k = first; k <= last; k++)); do cat "$TMP/c/$k.raw" >>"$TMP/s.want"; done
