@@ -5,7 +5,8 @@
 # that exclude them. Prints the JSON lines of `cantor bench-codec`; exits non-zero on a failed round trip.
 set -eu
 CANTOR=$1
-DATA=$2
+# absolute: the train/eval sets below are symlinks in a temp dir, which a relative path would break
+DATA=$(cd "$2" && pwd) || { echo "bench/codec.sh: no data directory $2" >&2; exit 2; }
 shift 2
 T=$DATA/erigon-rpc-tests/mainnet/trace_replayBlockTransactions
 G=$DATA/erigon-rpc-tests/mainnet/debug_traceBlockByNumber

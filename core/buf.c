@@ -1,10 +1,12 @@
 /* buf.c - growable, size-limited byte buffer. See buf.h for the ownership contract. */
 #include "buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BUF_DEFAULT_MAX (SIZE_MAX / 2)
 
@@ -110,4 +112,42 @@ uint8_t *cantor_buf_detach(struct cantor_buf *b, size_t *ret_len)
     b->len = 0;
     b->cap = 0;
     return p;
+}
+
+enum cantor_err cantor_buf_read_file(struct cantor_buf *b, const char *path)
+{
+    struct stat sb;
+    uint8_t tmp[65536];
+    size_t n, was = b->len;
+    FILE *f;
+    int saved;
+    enum cantor_err err = CANTOR_OK;
+
+    f = fopen(path, "rb");
+    if (!f)
+        return CANTOR_ERR_IO;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+        err =
+            (uint64_t)sb.st_size > b->max ? CANTOR_ERR_TOO_LARGE : cantor_buf_reserve(b, (size_t)sb.st_size);
+        if (err)
+            goto out;
+    }
+    /* a pipe, or a file that grows meanwhile, still reads to its end within the limit */
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+        err = cantor_buf_append(b, tmp, n);
+        if (err)
+            goto out;
+    }
+    if (ferror(f))
+        err = CANTOR_ERR_IO;
+out:
+    saved = errno;
+    fclose(f);
+    errno = saved;
+    if (err) {
+        b->len = was;
+        if (b->data)
+            b->data[was] = 0;
+    }
+    return err;
 }

@@ -30,6 +30,12 @@ enum cantor_err cantor_buf_append_byte(struct cantor_buf *b, uint8_t c);
 enum cantor_err cantor_buf_append_str(struct cantor_buf *b, const char *s);
 enum cantor_err cantor_buf_printf(struct cantor_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * Append the whole file at path. A regular file is reserved for in one allocation (a file of
+ * gigabytes is not grown by doubling). CANTOR_ERR_IO when it cannot be opened or read (errno says
+ * why), CANTOR_ERR_TOO_LARGE past the buffer's limit; on error b keeps what it held before.
+ */
+enum cantor_err cantor_buf_read_file(struct cantor_buf *b, const char *path);
 /* Hand the bytes to the caller (who frees them with free()); the buffer is reset. */
 uint8_t *cantor_buf_detach(struct cantor_buf *b, size_t *ret_len);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "json_blank.h"
 #include "keccak.h"
 
 static const char *const kind_names[] = {"balance", "nonce", "code", "storage"};
@@ -361,44 +362,38 @@ enum cantor_err cantor_delta_from_recorded(json_t *root, enum cantor_delta_forma
     return err;
 }
 
+enum cantor_err cantor_delta_parse_recorded(char *text, size_t len, enum cantor_delta_format *ret_format,
+                                            struct cantor_delta **ret_delta)
+{
+    /* members no parser reads; vmTrace is most of a recording's bytes when it was asked for */
+    static const char *const unread[] = {"vmTrace", "trace", NULL};
+    json_error_t jerr;
+    json_t *root;
+    enum cantor_err err;
+
+    if (!text || !ret_delta)
+        return CANTOR_ERR_INVALID;
+    cantor_json_blank_members(text, len, unread);
+    root = json_loadb(text, len, 0, &jerr);
+    if (!root)
+        return CANTOR_ERR_JSON;
+    err = cantor_delta_from_recorded(root, ret_format, ret_delta);
+    json_decref(root);
+    return err;
+}
+
 enum cantor_err cantor_delta_load_recorded_ex(const char *path, enum cantor_delta_format *ret_format,
                                               struct cantor_delta **ret_delta)
 {
     struct cantor_buf b;
-    json_error_t jerr;
-    json_t *root = NULL;
-    FILE *f = NULL;
-    uint8_t tmp[65536];
-    size_t n;
-    enum cantor_err err = CANTOR_OK;
+    enum cantor_err err;
 
     if (!path || !ret_delta)
         return CANTOR_ERR_INVALID;
     cantor_buf_init(&b, CANTOR_DELTA_MAX_RECORDED);
-    f = fopen(path, "rb");
-    if (!f) {
-        err = CANTOR_ERR_IO;
-        goto out;
-    }
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-        err = cantor_buf_append(&b, tmp, n);
-        if (err)
-            goto out;
-    }
-    if (ferror(f)) {
-        err = CANTOR_ERR_IO;
-        goto out;
-    }
-    root = json_loadb((const char *)b.data, b.len, 0, &jerr);
-    if (!root) {
-        err = CANTOR_ERR_JSON;
-        goto out;
-    }
-    err = cantor_delta_from_recorded(root, ret_format, ret_delta);
-out:
-    if (f)
-        fclose(f);
-    json_decref(root);
+    err = cantor_buf_read_file(&b, path);
+    if (!err)
+        err = cantor_delta_parse_recorded((char *)b.data, b.len, ret_format, ret_delta);
     cantor_buf_release(&b);
     return err;
 }

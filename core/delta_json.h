@@ -24,8 +24,12 @@ enum cantor_delta_format {
     CANTOR_DELTA_FORMAT_GETH = 2,   /* debug_traceBlockByNumber / debug_traceTransaction diffMode */
 };
 
-/* Largest recorded file cantor_delta_load_recorded() reads. */
-#define CANTOR_DELTA_MAX_RECORDED (256u * 1024 * 1024)
+/*
+ * Largest recorded file cantor_delta_load_recorded() reads. Recordings with vmTrace run to hundreds of
+ * megabytes; their vmTrace and trace members are blanked before parsing (core/json_blank.h), so the
+ * memory a file costs beyond its own bytes is what its state diff costs.
+ */
+#define CANTOR_DELTA_MAX_RECORDED ((size_t)2 << 30)
 /* Largest JSON-lines text cantor_delta_from_json_lines() parses. */
 #define CANTOR_DELTA_MAX_JSON_LINES (256u * 1024 * 1024)
 
@@ -76,7 +80,14 @@ enum cantor_err cantor_delta_from_json_lines(const char *text, size_t len, uint6
  */
 enum cantor_err cantor_delta_from_recorded(json_t *root, enum cantor_delta_format *ret_format,
                                            struct cantor_delta **ret_delta);
-/* Read path (at most CANTOR_DELTA_MAX_RECORDED bytes) and call cantor_delta_from_recorded(). */
+/*
+ * A recording as JSON text (len bytes; the text is changed in place: the values of the members no
+ * parser reads, vmTrace and trace, become null) parsed with cantor_delta_from_recorded().
+ * CANTOR_ERR_JSON when the text is not JSON.
+ */
+enum cantor_err cantor_delta_parse_recorded(char *text, size_t len, enum cantor_delta_format *ret_format,
+                                            struct cantor_delta **ret_delta);
+/* Read path (at most CANTOR_DELTA_MAX_RECORDED bytes) and call cantor_delta_parse_recorded(). */
 enum cantor_err cantor_delta_load_recorded_ex(const char *path, enum cantor_delta_format *ret_format,
                                               struct cantor_delta **ret_delta);
 enum cantor_err cantor_delta_load_recorded(const char *path, struct cantor_delta **ret_delta);

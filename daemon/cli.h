@@ -10,6 +10,8 @@
 #define CANTOR_EXIT_FAIL  1
 #define CANTOR_EXIT_USAGE 2
 
+struct cantor_buf;
+
 struct cantor_cli_cmd {
     const char *name;
     const char *summary;
@@ -23,5 +25,9 @@ int cantor_cmd_compress(int argc, char **argv);
 int cantor_cmd_decompress(int argc, char **argv);
 int cantor_cmd_bench_codec(int argc, char **argv);
 int cantor_cmd_verify(int argc, char **argv);
+
+/* Append the file at path to b (within b's limit); on failure print why, as "cantor CMD: ...", and
+ * return -1 (b keeps what it held). */
+int cantor_cli_read_file(const char *cmd, const char *path, struct cantor_buf *b);
 
 #endif

@@ -110,23 +110,6 @@ void cantor_cli_deltas_release(struct cantor_cli_deltas *ds)
     memset(ds, 0, sizeof(*ds));
 }
 
-static int read_file(const char *path, struct cantor_buf *b)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t tmp[65536];
-    size_t r;
-
-    if (!f)
-        return -1;
-    while ((r = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        if (cantor_buf_append(b, tmp, r)) {
-            fclose(f);
-            return -1;
-        }
-    fclose(f);
-    return 0;
-}
-
 static int write_file(const char *path, const uint8_t *p, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -150,7 +133,7 @@ static enum cantor_err model_from_bundle(const char *path, struct cantor_codec_m
     enum cantor_err err;
 
     cantor_buf_init(&b, CANTOR_CODEC_BUNDLE_MAX_BYTES);
-    err = read_file(path, &b) ? CANTOR_ERR_IO : CANTOR_OK;
+    err = cantor_buf_read_file(&b, path);
     if (!err)
         err = cantor_codec_bundle_train(b.data, b.len, NULL, ret_m);
     cantor_buf_release(&b);
@@ -223,12 +206,12 @@ static enum cantor_err input_canonical(const char *path, struct cantor_buf *raw)
     enum cantor_err err;
 
     cantor_buf_init(&in, CANTOR_DELTA_MAX_RECORDED);
-    err = read_file(path, &in) ? CANTOR_ERR_IO : CANTOR_OK;
+    err = cantor_buf_read_file(&in, path);
     if (!err && in.len >= CANTOR_DELTA_MAGIC_LEN &&
         memcmp(in.data, CANTOR_DELTA_MAGIC, CANTOR_DELTA_MAGIC_LEN) == 0) {
         err = cantor_buf_append(raw, in.data, in.len);
     } else if (!err) {
-        err = cantor_delta_load_recorded(path, &d);
+        err = cantor_delta_parse_recorded((char *)in.data, in.len, NULL, &d);
         if (!err)
             err = cantor_delta_encode(d, raw);
     }
@@ -311,10 +294,8 @@ int cantor_cmd_decompress(int argc, char **argv)
     cantor_buf_init(&in, CANTOR_CHUNK_MAX_LEN);
     cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
     rc = CANTOR_EXIT_USAGE;
-    if (read_file(ip, &in)) {
-        fprintf(stderr, "cantor decompress: cannot read %s\n", ip);
+    if (cantor_cli_read_file("decompress", ip, &in))
         goto out;
-    }
     /* a self-contained warm chunk of several blocks (`cantor compress IN... OUT`, GET ...?count=K)
      * decodes with a fresh context; any other warm chunk was coded against cantord's state before it,
      * which is not here whatever the model */

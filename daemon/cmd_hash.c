@@ -10,27 +10,6 @@
 
 #define KECCAK_FILE_MAX (1u << 30)
 
-static int read_file(const char *path, struct cantor_buf *b)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t tmp[65536];
-    size_t n;
-
-    if (!f) {
-        perror(path);
-        return -1;
-    }
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-        if (cantor_buf_append(b, tmp, n)) {
-            fprintf(stderr, "cantor keccak: %s: larger than %u bytes\n", path, KECCAK_FILE_MAX);
-            fclose(f);
-            return -1;
-        }
-    }
-    fclose(f);
-    return 0;
-}
-
 int cantor_cmd_keccak(int argc, char **argv)
 {
     struct cantor_buf b;
@@ -40,7 +19,7 @@ int cantor_cmd_keccak(int argc, char **argv)
 
     cantor_buf_init(&b, KECCAK_FILE_MAX);
     if (argc == 3 && strcmp(argv[1], "--file") == 0) {
-        if (read_file(argv[2], &b))
+        if (cantor_cli_read_file("keccak", argv[2], &b))
             goto out;
     } else if (argc == 2 && argv[1][0] != '-') {
         uint8_t *p = NULL;

@@ -41,30 +41,8 @@ static void usage(FILE *f)
 
 static int read_file(const char *path, size_t max, struct cantor_buf *b)
 {
-    FILE *f;
-    uint8_t tmp[65536];
-    size_t n;
-    int rc = 0;
-
     cantor_buf_init(b, max);
-    f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cantor mpt-verify: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-        if (cantor_buf_append(b, tmp, n)) {
-            fprintf(stderr, "cantor mpt-verify: %s: larger than %zu bytes\n", path, max);
-            rc = -1;
-            break;
-        }
-    }
-    if (!rc && ferror(f)) {
-        fprintf(stderr, "cantor mpt-verify: cannot read %s\n", path);
-        rc = -1;
-    }
-    fclose(f);
-    return rc;
+    return cantor_cli_read_file("mpt-verify", path, b);
 }
 
 /* Trimmed text; true when it looks like bare hex (RLP), not JSON. */

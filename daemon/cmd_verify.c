@@ -27,30 +27,6 @@ static void usage(FILE *f)
                "             2 usage, I/O or a document that does not parse\n");
 }
 
-static int read_file(const char *path, size_t max, struct cantor_buf *b)
-{
-    uint8_t tmp[65536];
-    size_t n;
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-
-    if (!f) {
-        fprintf(stderr, "cantor verify: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-        if (cantor_buf_append(b, tmp, n)) {
-            fprintf(stderr, "cantor verify: %s: larger than %zu bytes\n", path, max);
-            rc = -1;
-            break;
-        }
-    }
-    if (ferror(f))
-        rc = -1;
-    fclose(f);
-    return rc;
-}
-
 /* A hex key given inline, or the first line of a file. */
 static int load_hex_arg(const char *arg, uint8_t *out, size_t n)
 {
@@ -60,7 +36,7 @@ static int load_hex_arg(const char *arg, uint8_t *out, size_t n)
     if (strncmp(arg, "0x", 2) == 0 && strlen(arg) == 2 + 2 * n)
         return cantor_hex_decode_exact(arg, out, n) ? -1 : 0;
     cantor_buf_init(&b, 4096);
-    if (read_file(arg, 4096, &b) != 0) {
+    if (cantor_cli_read_file("verify", arg, &b) != 0) {
         cantor_buf_release(&b);
         return -1;
     }
@@ -113,7 +89,7 @@ int cantor_cmd_verify(int argc, char **argv)
         fprintf(stderr, "cantor verify: --eth-address must be 0x + 40 hex digits\n");
         goto out;
     }
-    if (read_file(file, CANTOR_PROOF_MAX_JSON, &b) != 0)
+    if (cantor_cli_read_file("verify", file, &b) != 0)
         goto out;
     err = cantor_proof_parse((const char *)b.data, b.len, &doc);
     if (err) {

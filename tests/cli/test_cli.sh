@@ -131,11 +131,32 @@ expect 0 "bench-codec multi-block chunks" "$CANTOR" bench-codec --train "$D/test
 grep_out '"block":[0-9]+,"last_block":[0-9]+,"raw_bytes"' "a chunk line names its block range"
 grep_out '"blocks_per_chunk":2,' "blocks per chunk in the summary"
 if grep -q '"roundtrip":false' "$TMP/out"; then fail=$((fail + 1)); echo "FAIL: a multi-block round trip"; fi
+# A gap in the block numbers ends a chunk early, so any directory of recordings benchmarks.
+expect 0 "bench-codec multi-block chunks over a gap" "$CANTOR" bench-codec --train "$D/test_02.json" \
+    --eval "$D/test_01.json" "$G/test_32.json" "$G/test_33.json" --warm --blocks-per-chunk 4
+grep_out '"block":4417196,"last_block":4417196,' "a block alone before the gap"
+grep_out '"block":17073191,"last_block":17073192,' "the consecutive blocks after the gap in one chunk"
+grep_out '"blocks_per_chunk":4,"chunks":2,' "two chunks in the summary"
+if grep -q '"roundtrip":false' "$TMP/out"; then fail=$((fail + 1)); echo "FAIL: a round trip over a gap"; fi
+# A warm stream is coded in block order whatever order the files are given in.
+expect 0 "bench-codec warm eval given out of order" "$CANTOR" bench-codec --train "$D/test_02.json" \
+    --eval "$G/test_34.json" "$G/test_32.json" "$G/test_33.json" --warm --blocks-per-chunk 4
+grep_out '"block":17073191,"last_block":17073193,' "the three blocks in one chunk, in block order"
+grep_out 'taken in block order' "the reordering is said"
 expect 2 "bench-codec --blocks-per-chunk without --warm" "$CANTOR" bench-codec --train "$D/test_01.json" \
     --eval "$G" --blocks-per-chunk 2
 expect 2 "bench-codec --blocks-per-chunk with carried state" "$CANTOR" bench-codec --eval "$G" --warm \
     --blocks-per-chunk 2 --snapshot-interval 4
 expect 2 "bench-codec bad --blocks-per-chunk" "$CANTOR" bench-codec --eval "$G" --warm --blocks-per-chunk 65
+
+# The benchmark of record's script, given the data directory by a relative path as docs/benchmarks.md
+# shows it (its train/eval sets are symlinks in a temp dir).
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+CANTOR_ABS=$(cd "$(dirname "$CANTOR")" && pwd)/cantor
+expect 0 "bench/codec.sh with a relative data path" sh -c 'cd "$1/.." && "$2/bench/codec.sh" "$3" ./"$4" --quick' \
+    sh "$DATA" "$SRC" "$CANTOR_ABS" "$(basename "$DATA")"
+grep_out '"regime":"warm","state":"full","train_blocks":23,"blocks":3,' "bench/codec.sh warm summary"
+expect 2 "bench/codec.sh without a data directory" "$SRC/bench/codec.sh" "$CANTOR" "$TMP/nope"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
