@@ -69,8 +69,15 @@ int cantor_cli_load_deltas(const char *path, struct cantor_cli_deltas *out)
     while ((de = readdir(dir)) != NULL && n < 100000) {
         size_t l = strlen(de->d_name);
         char *full;
-        if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+        if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0) {
+            /* said, not silent: a directory of rpc-tests as upstream ships it also holds .tar files */
+            if (de->d_name[0] != '.')
+                fprintf(stderr, "cantor: skipping %s/%s: not a .json recording%s\n", path, de->d_name,
+                        l > 4 && strcmp(de->d_name + l - 4, ".tar") == 0
+                            ? " (rpc-tests' .tar files are bzip2 tarballs: unpack them first)"
+                            : "");
             continue;
+        }
         if (n == cap) {
             char **p = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*p));
             if (!p) {

@@ -138,6 +138,10 @@ grep_out '"block":4417196,"last_block":4417196,' "a block alone before the gap"
 grep_out '"block":17073191,"last_block":17073192,' "the consecutive blocks after the gap in one chunk"
 grep_out '"blocks_per_chunk":4,"chunks":2,' "two chunks in the summary"
 if grep -q '"roundtrip":false' "$TMP/out"; then fail=$((fail + 1)); echo "FAIL: a round trip over a gap"; fi
+# A directory's other files are named as skipped, never dropped silently.
+mkdir "$TMP/mix" && cp "$D/test_02.json" "$TMP/mix/" && : >"$TMP/mix/test_21.tar"
+expect 0 "bench-codec over a directory with a .tar" "$CANTOR" bench-codec --train "$TMP/mix" --eval "$TMP/mix" --quick
+grep_out 'skipping .*/mix/test_21.tar: not a .json recording \(rpc-tests' "the .tar is named as skipped"
 # A warm stream is coded in block order whatever order the files are given in.
 expect 0 "bench-codec warm eval given out of order" "$CANTOR" bench-codec --train "$D/test_02.json" \
     --eval "$G/test_34.json" "$G/test_32.json" "$G/test_33.json" --warm --blocks-per-chunk 4
