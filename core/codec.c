@@ -46,8 +46,9 @@ static void model_rehash(struct cantor_codec_model *m)
     cantor_keccak256_init(&k);
     /* /2: the structural coder of codec2 (tiered mapping search, flat literals, code runs);
      * /3: codec3's value coder (changes of the block reused: V_DMRU, 4-bit value types);
-     * /5: coder 5's struct-member slots (S_MAPO) */
-    cantor_keccak_update(&k, "cantor-codec-model/5", 20);
+     * /5: coder 5's struct-member slots (S_MAPO); /6: every training key in the dictionaries, a key
+     * counting as known in training only after its first delta */
+    cantor_keccak_update(&k, "cantor-codec-model/6", 20);
     cantor_cm_version_hash(m->cm, h);
     cantor_keccak_update(&k, h, 32);
     if (m->zd) {
@@ -160,12 +161,16 @@ static int cmp_keycount(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Keys seen in at least two training deltas, most frequent first (ties: first seen). */
+/*
+ * Keys of the training deltas, most frequent first (ties: first seen), with (ret_first) the index of
+ * the first delta that holds each. A key seen once still pays: the blocks after the training ones are
+ * its neighbours (cantord trains on the blocks before the ones it codes).
+ */
 static enum cantor_err learn_keys(const struct cantor_delta *const *deltas, size_t n, bool slots,
-                                  struct cantor_kmap *dst)
+                                  struct cantor_kmap *dst, uint32_t **ret_first)
 {
     struct cantor_kmap all, one;
-    uint32_t *count = NULL;
+    uint32_t *count = NULL, *first = NULL, *dfirst = NULL;
     struct keycount *kc = NULL;
     size_t klen = slots ? 32 : 20, cap = 0;
     enum cantor_err err = CANTOR_OK;
@@ -189,16 +194,23 @@ static enum cantor_err learn_keys(const struct cantor_delta *const *deltas, size
                 break;
             if (idx >= cap) {
                 size_t nc = cap ? cap * 2 : 1024;
-                uint32_t *p = realloc(count, nc * sizeof(*p));
+                uint32_t *p = realloc(count, nc * sizeof(*p)), *q;
                 if (!p) {
                     err = CANTOR_ERR_NOMEM;
                     break;
                 }
-                memset(p + cap, 0, (nc - cap) * sizeof(*p));
                 count = p;
+                q = realloc(first, nc * sizeof(*q));
+                if (!q) {
+                    err = CANTOR_ERR_NOMEM;
+                    break;
+                }
+                first = q;
+                memset(count + cap, 0, (nc - cap) * sizeof(*count));
                 cap = nc;
             }
-            count[idx]++;
+            if (count[idx]++ == 0)
+                first[idx] = (uint32_t)i;
         }
     }
     if (err)
@@ -211,10 +223,23 @@ static enum cantor_err learn_keys(const struct cantor_delta *const *deltas, size
     for (size_t i = 0; i < all.n; i++)
         kc[i] = (struct keycount){(uint32_t)i, count[i]};
     qsort(kc, all.n, sizeof(*kc), cmp_keycount);
-    for (size_t i = 0; i < all.n && kc[i].count >= 2 && dst->n < dst->max && !err; i++)
+    dfirst = malloc((all.n < dst->max ? all.n + 1 : dst->max) * sizeof(*dfirst));
+    if (!dfirst) {
+        err = CANTOR_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < all.n && dst->n < dst->max && !err; i++) {
+        dfirst[dst->n] = first[kc[i].idx];
         err = cantor_kmap_put(dst, cantor_kmap_key(&all, kc[i].idx), NULL, NULL);
+    }
+    if (!err) {
+        *ret_first = dfirst;
+        dfirst = NULL;
+    }
 out:
+    free(dfirst);
     free(kc);
+    free(first);
     free(count);
     cantor_kmap_release(&all);
     cantor_kmap_release(&one);
@@ -244,13 +269,18 @@ enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
         err = cantor_zdict_train(samples, n, DICT_CAP, &m->zd);
     }
     if (!err)
-        err = learn_keys(deltas, n, false, &m->dict_addr);
+        err = learn_keys(deltas, n, false, &m->dict_addr, &m->dict_addr_first);
     if (!err)
-        err = learn_keys(deltas, n, true, &m->dict_slot);
+        err = learn_keys(deltas, n, true, &m->dict_slot, &m->dict_slot_first);
     /* CM priors: run the coder over the training blocks, keep the adapted state as the snapshot. */
     cantor_cm_reset(m->cm);
-    for (size_t i = 0; i < n && !err; i++)
+    for (size_t i = 0; i < n && !err; i++) {
+        m->train_pos = (uint32_t)i;
         err = cantor_struct_train(m, deltas[i]);
+    }
+    free(m->dict_addr_first);
+    free(m->dict_slot_first);
+    m->dict_addr_first = m->dict_slot_first = NULL;
     if (!err)
         err = cantor_cm_snapshot(m->cm);
     if (!err)

@@ -81,9 +81,10 @@ struct cantor_codec_model;
 enum cantor_err cantor_codec_model_new(struct cantor_codec_model **ret_model);
 void cantor_codec_model_free(struct cantor_codec_model *m);
 /*
- * Learn from finished deltas (in order): zstd dictionary over their canonical bytes, popular
- * addresses and slots, CM priors (the coder is run over every delta and its state kept). Call once
- * on a fresh model; the model's version hash changes accordingly.
+ * Learn from finished deltas (in order): zstd dictionary over their canonical bytes, dictionaries
+ * of their addresses and slots (most frequent first), CM priors (the coder is run over every delta
+ * and its state kept; a dictionary key counts as known only after the first delta that holds it).
+ * Call once on a fresh model; the model's version hash changes accordingly.
  */
 enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
                                          const struct cantor_delta *const *deltas, size_t n);

@@ -190,6 +190,11 @@ struct cantor_codec_model {
     struct cantor_zdict *zd;      /* NULL until trained */
     struct cantor_kmap dict_addr; /* popular addresses (20 bytes), most popular first */
     struct cantor_kmap dict_slot; /* popular storage slots (32 bytes) */
+    /* while training only (else NULL): per dictionary key, the first training delta that holds it, and
+     * the delta being coded; a key counts as in the dictionary only in deltas after its first, as it
+     * will for blocks after the training ones */
+    uint32_t *dict_addr_first, *dict_slot_first;
+    uint32_t train_pos;
     /* contract | deep mapping index (| 0x80: Vyper order) seen in training: where the encoder
      * searches indexes >= 10; encoder-only (the decoder reads (key, index) from the stream) */
     struct cantor_kmap deep;

@@ -1293,7 +1293,7 @@ static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h,
             goto chosen;
         }
         f = cantor_kmap_find(&s->model->dict_slot, slot);
-        if (f >= 0) {
+        if (f >= 0 && (!s->model->dict_slot_first || s->model->dict_slot_first[f] < s->model->train_pos)) {
             t = S_DICT;
             v = (uint64_t)f;
             goto chosen;
@@ -1416,7 +1416,8 @@ static void caddr(struct sc *s, uint8_t addr[20], const uint8_t *prev)
         if (s->warm && (f = cantor_kmap_find(&s->warm->addrs, addr)) >= 0) {
             t = A_WARM;
             v = s->warm->addrs.n - 1 - (size_t)f;
-        } else if ((f = cantor_kmap_find(&s->model->dict_addr, addr)) >= 0) {
+        } else if ((f = cantor_kmap_find(&s->model->dict_addr, addr)) >= 0 &&
+                   (!s->model->dict_addr_first || s->model->dict_addr_first[f] < s->model->train_pos)) {
             t = A_DICT;
             v = (uint64_t)f;
         }

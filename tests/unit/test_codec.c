@@ -14,12 +14,12 @@
  * keccak256 of the untrained model and of the chunk of synthetic(): the same on every machine. They move
  * only with a deliberate change of the coder (then a daemon re-encodes its stored chunks, compress.c).
  */
-#define GOLDEN_MODEL "0x8080f5ba4b7bb20c3c6ee648f7a9cb8bef192e7a8b73fe12ba4597291e27efad"
-#define GOLDEN_CHUNK "0x6c67bc11ed7c961c16d92b827e8642dc72a2035e0158bc384f0d12d30a04ce33"
+#define GOLDEN_MODEL "0xc01e0bd29ede50aa13646bddc5da306c2da0c5eca86f053395c24421b7e11e19"
+#define GOLDEN_CHUNK "0xba31be1f06ec1f4828c0f4135913ffa08d21f43470db3b565ec8dfd0b3b5b75d"
 /* keccak256 of the three carried chunks of test_carried_golden */
-#define GOLDEN_CARRIED "0x5efa3167e23d440d63949a3f51d15e00da0653d78897ae3ee2d4c6f701436c7f"
+#define GOLDEN_CARRIED "0x50789c82ae89d872038a9b8d3bfc312d832110111d651ce24e6cd2c7a9c0e010"
 /* keccak256 of the multi-block chunk of test_multi_block_golden */
-#define GOLDEN_MULTI "0x37537e561e36b2f43d4ab8c91a941db39a6b13aca97f9d759f4d124c2917e54f"
+#define GOLDEN_MULTI "0x2f3d5f3ec270fcd93041ec93210ca6ce4f50e59756276f4e6977f97bf4e35f07"
 #include "testutil.h"
 
 #define TRB "erigon-rpc-tests/mainnet/trace_replayBlockTransactions/"
