@@ -378,7 +378,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     struct cantor_codec_model *m = NULL;
     struct cantor_codec_ctx *wenc = NULL, *wdec = NULL;
     struct cantor_buf raw, chunk, back, tmp, stream;
-    int warm = 0, quick = 0, mode = 0, rc = CANTOR_EXIT_USAGE, failed = 0;
+    int warm = 0, quick = 0, mode = 0, rc = CANTOR_EXIT_USAGE, failed = 0, train_given = 0;
     size_t sum_raw = 0, sum_bytes = 0, sum_z = 0, sum_zd = 0, sum_xz = 0, sum_patch = 0, sum_long = 0;
     size_t codec_count[4] = {0, 0, 0, 0}, cm_bytes = 0;
     double t_enc = 0, t_dec = 0, t_zstd = 0, t_max_enc = 0, t_max_dec = 0, t0;
@@ -397,7 +397,7 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     cantor_buf_init(&stream, 1u << 30);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--train") == 0)
-            mode = 1;
+            mode = train_given = 1;
         else if (strcmp(argv[i], "--eval") == 0)
             mode = 2;
         else if (strcmp(argv[i], "--warm") == 0)
@@ -456,6 +456,10 @@ int cantor_cmd_bench_codec(int argc, char **argv)
     }
     if (ev.n == 0) {
         fprintf(stderr, "cantor bench-codec: no eval blocks\n");
+        goto out;
+    }
+    if (train_given && tr.n == 0) { /* an untrained model is not what was asked for */
+        fprintf(stderr, "cantor bench-codec: no training blocks in the --train paths\n");
         goto out;
     }
     if (warm && stream_order(&ev))

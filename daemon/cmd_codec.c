@@ -10,6 +10,7 @@
  * without either the untrained model is used.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,10 +73,12 @@ int cantor_cli_load_deltas(const char *path, struct cantor_cli_deltas *out)
         if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0) {
             /* said, not silent: a directory of rpc-tests as upstream ships it also holds .tar files */
             if (de->d_name[0] != '.')
-                fprintf(stderr, "cantor: skipping %s/%s: not a .json recording%s\n", path, de->d_name,
-                        l > 4 && strcmp(de->d_name + l - 4, ".tar") == 0
-                            ? " (rpc-tests' .tar files are bzip2 tarballs: unpack them first)"
-                            : "");
+                fprintf(stderr, "cantor: skipping %s/%s: %s\n", path, de->d_name,
+                        de->d_type == DT_DIR ? "a directory (not searched: name it to read its recordings)"
+                        : l > 4 && strcmp(de->d_name + l - 4, ".tar") == 0
+                            ? "not a .json recording (rpc-tests' .tar files are bzip2 tarballs: unpack them "
+                              "first)"
+                            : "not a .json recording");
             continue;
         }
         if (n == cap) {
@@ -155,11 +158,13 @@ static int setup(int argc, char **argv, size_t max_in, struct cantor_codec_model
     const char *bundle = NULL, *pend = NULL;
     const char *many = max_in > 1 ? "..." : "";
     size_t n = 0, npos = 0;
+    bool train_given = false;
     enum cantor_err err;
 
     *out = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--train") == 0 && i + 1 < argc) {
+            train_given = true;
             if (cantor_cli_load_deltas(argv[++i], &tr)) {
                 cantor_cli_deltas_release(&tr);
                 return CANTOR_EXIT_USAGE;
@@ -179,9 +184,14 @@ static int setup(int argc, char **argv, size_t max_in, struct cantor_codec_model
         }
     }
     *out = pend;
-    if (npos < 2 || npos > max_in + 1 || (bundle && tr.n)) {
+    if (npos < 2 || npos > max_in + 1 || (bundle && train_given)) {
         fprintf(stderr, USAGE "(--model and --train exclude each other; at most %zu input%s)\n", argv[0],
                 many, max_in, max_in > 1 ? "s" : "");
+        cantor_cli_deltas_release(&tr);
+        return CANTOR_EXIT_USAGE;
+    }
+    if (train_given && tr.n == 0) { /* an untrained model is not what was asked for */
+        fprintf(stderr, "cantor %s: no training blocks in the --train paths\n", argv[0]);
         cantor_cli_deltas_release(&tr);
         return CANTOR_EXIT_USAGE;
     }

@@ -142,6 +142,13 @@ if grep -q '"roundtrip":false' "$TMP/out"; then fail=$((fail + 1)); echo "FAIL: 
 mkdir "$TMP/mix" && cp "$D/test_02.json" "$TMP/mix/" && : >"$TMP/mix/test_21.tar"
 expect 0 "bench-codec over a directory with a .tar" "$CANTOR" bench-codec --train "$TMP/mix" --eval "$TMP/mix" --quick
 grep_out 'skipping .*/mix/test_21.tar: not a .json recording \(rpc-tests' "the .tar is named as skipped"
+expect 2 "bench-codec --train of a directory without recordings" "$CANTOR" bench-codec --train "$DATA" \
+    --eval "$TMP/mix" --quick
+grep_out 'skipping .*: a directory \(not searched' "a subdirectory is named as skipped"
+grep_out 'no training blocks in the --train paths' "no training blocks is an error"
+expect 2 "compress --train of a directory without recordings" "$CANTOR" compress --train "$TMP/nope" \
+    "$D/test_02.json" "$TMP/nope.chunk"
+grep_out 'cantor compress: no training blocks in the --train paths' "compress: no training blocks is an error"
 # A warm stream is coded in block order whatever order the files are given in.
 expect 0 "bench-codec warm eval given out of order" "$CANTOR" bench-codec --train "$D/test_02.json" \
     --eval "$G/test_34.json" "$G/test_32.json" "$G/test_33.json" --warm --blocks-per-chunk 4
