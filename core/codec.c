@@ -223,7 +223,7 @@ static enum cantor_err learn_keys(const struct cantor_delta *const *deltas, size
     for (size_t i = 0; i < all.n; i++)
         kc[i] = (struct keycount){(uint32_t)i, count[i]};
     qsort(kc, all.n, sizeof(*kc), cmp_keycount);
-    dfirst = malloc((all.n < dst->max ? all.n + 1 : dst->max) * sizeof(*dfirst));
+    dfirst = malloc(dst->max * sizeof(*dfirst)); /* indexed by dst->n < dst->max */
     if (!dfirst) {
         err = CANTOR_ERR_NOMEM;
         goto out;

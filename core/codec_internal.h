@@ -188,8 +188,8 @@ struct cantor_codec_model {
     uint8_t arr_base[CANTOR_ARR_BASES][32]; /* keccak(p), computed once */
     struct cantor_cm *cm;
     struct cantor_zdict *zd;      /* NULL until trained */
-    struct cantor_kmap dict_addr; /* popular addresses (20 bytes), most popular first */
-    struct cantor_kmap dict_slot; /* popular storage slots (32 bytes) */
+    struct cantor_kmap dict_addr; /* training addresses (20 bytes), most frequent first */
+    struct cantor_kmap dict_slot; /* training storage slots (32 bytes), most frequent first */
     /* while training only (else NULL): per dictionary key, the first training delta that holds it, and
      * the delta being coded; a key counts as in the dictionary only in deltas after its first, as it
      * will for blocks after the training ones */

@@ -169,28 +169,50 @@ static size_t group_len(const struct cantor_cli_deltas *ev, size_t i, size_t bpc
     return g;
 }
 
+struct order_key {
+    uint64_t block;
+    size_t pos;
+};
+
+static int cmp_order(const void *a, const void *b)
+{
+    const struct order_key *x = a, *y = b;
+
+    if (x->block != y->block)
+        return x->block < y->block ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos; /* stable */
+}
+
 /*
  * A warm stream is sequential: order the eval blocks by block number (files as listed otherwise: a
  * directory's are sorted by name, and test_9 comes after test_10). Stable, so repeated blocks and
- * blocks of unknown number (0) keep their order. Returns whether anything moved.
+ * blocks of unknown number (0) keep their order. Returns 1 when anything moved, -1 out of memory.
  */
 static int stream_order(struct cantor_cli_deltas *ev)
 {
+    struct order_key *k = malloc((ev->n ? ev->n : 1) * sizeof(*k));
+    struct cantor_delta **d = malloc((ev->n ? ev->n : 1) * sizeof(*d));
+    char **name = malloc((ev->n ? ev->n : 1) * sizeof(*name));
     int moved = 0;
 
-    for (size_t i = 1; i < ev->n; i++) { /* insertion sort: already ordered input costs n compares */
-        struct cantor_delta *d = ev->d[i];
-        char *name = ev->name[i];
-        size_t j = i;
-        while (j > 0 && ev->d[j - 1]->block_number > d->block_number) {
-            ev->d[j] = ev->d[j - 1];
-            ev->name[j] = ev->name[j - 1];
-            j--;
-        }
-        moved |= j != i;
-        ev->d[j] = d;
-        ev->name[j] = name;
+    if (!k || !d || !name) {
+        moved = -1;
+        goto out;
     }
+    for (size_t i = 0; i < ev->n; i++)
+        k[i] = (struct order_key){ev->d[i]->block_number, i};
+    qsort(k, ev->n, sizeof(*k), cmp_order);
+    for (size_t i = 0; i < ev->n; i++) {
+        d[i] = ev->d[k[i].pos];
+        name[i] = ev->name[k[i].pos];
+        moved |= k[i].pos != i;
+    }
+    memcpy(ev->d, d, ev->n * sizeof(*d));
+    memcpy(ev->name, name, ev->n * sizeof(*name));
+out:
+    free(k);
+    free(d);
+    free(name);
     return moved;
 }
 
@@ -462,8 +484,15 @@ int cantor_cmd_bench_codec(int argc, char **argv)
         fprintf(stderr, "cantor bench-codec: no training blocks in the --train paths\n");
         goto out;
     }
-    if (warm && stream_order(&ev))
-        fprintf(stderr, "cantor bench-codec: eval blocks taken in block order for the warm stream\n");
+    if (warm) {
+        int moved = stream_order(&ev);
+        if (moved < 0) {
+            fprintf(stderr, "cantor bench-codec: out of memory\n");
+            goto out;
+        }
+        if (moved)
+            fprintf(stderr, "cantor bench-codec: eval blocks taken in block order for the warm stream\n");
+    }
     while (quick && ev.n > 3) { /* --quick: the first three eval blocks */
         ev.n--;
         cantor_delta_free(ev.d[ev.n]);
