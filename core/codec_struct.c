@@ -14,7 +14,8 @@
  *   coded byte by byte with the old value's byte as context; new values also: old +/- a recent
  *   change of the chunk (transfers), old +/- a wide delta, a value the chunk showed before, the
  *   Uniswap V2 cumulative price recomputed from the reserves slot, or a packed reserves word
- *   field by field (docs/design.md, "Value rules").
+ *   field by field (docs/design.md, "Value rules"). Every numeric magnitude (small, old +/- delta,
+ *   literal, old +/- wide delta) is coded as m * 10^e: round decimal amounts are common.
  * Hashed slots and the tail of literal addresses are coded flat (8 bits a byte, no model): nothing
  * predicts them and the models cost time. Code bytes get order-1..3 contexts plus a match model over
  * earlier code (the warm stream's, or this chunk's) that codes repeated bytes as runs.
@@ -186,12 +187,14 @@ enum field {
     F_SREF2,       /* warm slot refs */
     F_SSMALL2,     /* array slot offsets */
     F_SOFF,        /* struct member offsets of S_MAPO */
+    F_VDEC = 24,   /* + kind * 2 + which: a <= 64-bit magnitude has decimal zeros (+ 256: how many) */
     F_VTYPE = 32,  /* + kind * 2 + which */
     F_VSMALL = 48, /* + kind * 2 + which */
     F_VLIT = 64,
     F_VREF = 80,
     F_VNLZ = 96,
     F_PACK = 112,     /* .. 119 */
+    F_VDECW = 120,    /* + kind * 2 + which: the same for wide magnitudes */
     F_INT_MANT = 128, /* + field of the integer */
 };
 
@@ -485,6 +488,181 @@ static unsigned bitlen64(uint64_t v)
     for (; v; v >>= 1)
         n++;
     return n;
+}
+
+/* ---------------- decimal scale ---------------- */
+/*
+ * People choose round decimal amounts (1 ETH, 20 tokens, 10^6 units) and gas prices were whole gwei
+ * for years, so many values and changes end in decimal zeros: a factor 5^e that no binary context
+ * sees. A magnitude is coded as (e, m), value = m * 10^e; the encoder strips every trailing zero (up
+ * to DEC_MAX64 / DEC_MAXW), the decoder checks that the product fits.
+ */
+#define DEC_MAX64 19
+#define DEC_MAXW  63
+#define DEC_MIN   3   /* fewer zeros are left in: by chance, one value in ten ends in a zero */
+#define F_DEC_E   256 /* field offset of the exponent symbol: same mixer rows (field mod 128) */
+
+static uint64_t pow10_u64(unsigned e)
+{
+    uint64_t p = 1;
+
+    while (e--)
+        p *= 10;
+    return p;
+}
+
+static unsigned strip10_u64(uint64_t *v)
+{
+    uint64_t m = *v;
+    unsigned e = 0;
+
+    while (m && m % 10 == 0 && e < DEC_MAX64) {
+        m /= 10;
+        e++;
+    }
+    if (e < DEC_MIN)
+        return 0;
+    *v = m;
+    return e;
+}
+
+/* q = w / 10; true when the remainder is zero. */
+static bool word_div10(const uint8_t w[32], uint8_t q[32])
+{
+    unsigned r = 0;
+
+    for (int i = 0; i < 32; i++) {
+        unsigned cur = r * 256 + w[i];
+        q[i] = (uint8_t)(cur / 10);
+        r = cur % 10;
+    }
+    return r == 0;
+}
+
+static unsigned strip10_word(uint8_t w[32])
+{
+    uint8_t m[32], q[32];
+    unsigned e = 0;
+
+    if (w[31] & 1 || nlz_bytes(w) == 32)
+        return 0;
+    memcpy(m, w, 32);
+    while (e < DEC_MAXW && word_div10(m, q)) {
+        memcpy(m, q, 32);
+        e++;
+    }
+    if (e < DEC_MIN)
+        return 0;
+    memcpy(w, m, 32);
+    return e;
+}
+
+/* w *= 10^e; false when the product does not fit 256 bits. */
+static bool word_mul10(uint8_t w[32], unsigned e)
+{
+    for (; e; e--) {
+        unsigned c = 0;
+        for (int i = 31; i >= 0; i--) {
+            unsigned x = w[i] * 10u + c;
+            w[i] = (uint8_t)x;
+            c = x >> 8;
+        }
+        if (c)
+            return false;
+    }
+    return true;
+}
+
+/* What the encoder's choices compare: significant bits (bytes) once the decimal zeros are gone. */
+static unsigned dec_bits64(uint64_t v)
+{
+    unsigned e = strip10_u64(&v);
+
+    return bitlen64(v) + (e ? 3 : 0);
+}
+
+static unsigned dec_bytes(const uint8_t w[32])
+{
+    uint8_t t[32];
+
+    memcpy(t, w, 32);
+    strip10_word(t);
+    return 32 - nlz_bytes(t);
+}
+
+/* Whether there is an exponent (field efield), then which (efield + F_DEC_E): one decision for the many
+ * magnitudes without decimal zeros. */
+static unsigned cdec_exp(struct sc *s, uint32_t efield, unsigned e, unsigned emax, unsigned ebits,
+                         const uint32_t *cx, unsigned n)
+{
+    unsigned has = csym(s, efield, 1, e > 0, cx, n);
+
+    if (!has)
+        return 0;
+    e = csym(s, efield + F_DEC_E, ebits, e - 1, cx, n) + 1;
+    if (e > emax)
+        s->err = CANTOR_ERR_CORRUPT;
+    return e;
+}
+
+/* A magnitude of at most 64 bits as (e, m): cint of the mantissa, with e in its first context. */
+static uint64_t cdec64(struct sc *s, uint32_t field, uint32_t efield, uint64_t v, const uint32_t *cx,
+                       unsigned n)
+{
+    uint32_t c2[8];
+    uint64_t m = v;
+    unsigned e = 0;
+
+    if (s->mode == M_ENC)
+        e = strip10_u64(&m);
+    e = cdec_exp(s, efield, e, DEC_MAX64, 5, cx, n < 3 ? n : 3);
+    if (s->err)
+        return 0;
+    memcpy(c2, cx, n * sizeof(*c2));
+    c2[0] = mix32(cx[0], e);
+    m = cint(s, field, m, c2, n);
+    if (m > UINT64_MAX / pow10_u64(e)) {
+        s->err = CANTOR_ERR_CORRUPT;
+        return 0;
+    }
+    return m * pow10_u64(e);
+}
+
+/*
+ * A wide magnitude as (e, m): the mantissa's leading zero bytes, then its bytes. ref (the old value)
+ * is a context for the bytes only when nothing was stripped: only then do they line up. The encoder
+ * reads w, the decoder writes it.
+ */
+static void cdecw(struct sc *s, uint32_t efield, uint32_t nlz_field, uint32_t lit_field, uint8_t w[32],
+                  const uint8_t *ref, uint32_t key_h, const uint32_t *cx)
+{
+    uint32_t c2[4];
+    uint8_t m[32] = {0};
+    unsigned e = 0, nlz = 0;
+
+    if (s->mode == M_ENC) {
+        memcpy(m, w, 32);
+        e = strip10_word(m);
+        nlz = nlz_bytes(m);
+    }
+    e = cdec_exp(s, efield, e, DEC_MAXW, 6, cx, 3);
+    if (s->err)
+        return;
+    memcpy(c2, cx, sizeof(c2));
+    c2[0] = mix32(cx[0], e);
+    nlz = csym(s, nlz_field, 6, nlz, c2, 4);
+    if (nlz > 32) {
+        s->err = CANTOR_ERR_CORRUPT;
+        return;
+    }
+    cbytes(s, lit_field, m, nlz, 32, e ? NULL : ref, e ? mix32(key_h, e) : key_h, 4);
+    if (s->mode == M_ENC)
+        return;
+    if (!word_mul10(m, e)) {
+        s->err = CANTOR_ERR_CORRUPT;
+        return;
+    }
+    memcpy(w, m, 32);
 }
 
 static void mru_push_in(uint8_t (*mru)[32], unsigned *n, unsigned cap, const uint8_t w[32])
@@ -1088,7 +1266,7 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                 up = word_sub_u64(w, old, &dv);
                 down = !up && word_sub_u64(old, w, &dv);
             }
-            if ((up || down) && (!small || bitlen64(dv) + 2 < bitlen64(sv))) {
+            if ((up || down) && (!small || dec_bits64(dv) + 2 < dec_bits64(sv))) {
                 t = up ? V_DELTA_UP : V_DELTA_DOWN;
                 v = dv;
             } else if (small) {
@@ -1100,7 +1278,7 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
             uint8_t mag[32];
             bool up;
             word_absdiff(w, old, mag, &up);
-            if (nlz_bytes(mag) > nlz + 1)
+            if (dec_bytes(mag) + 1 < dec_bytes(w))
                 t = up ? V_DBIG_UP : V_DBIG_DOWN;
         }
     }
@@ -1118,7 +1296,7 @@ chosen:
         memset(w, 0, 32);
         break;
     case V_SMALL:
-        v = cint(s, F_VSMALL + fi, v, cx, 5);
+        v = cdec64(s, F_VSMALL + fi, F_VDEC + fi, v, cx, 5);
         u64_to_word(v, w);
         break;
     case V_KNOWN:
@@ -1146,26 +1324,17 @@ chosen:
             s->err = CANTOR_ERR_CORRUPT;
             return t;
         }
-        v = cint(s, F_VSMALL + 16 + fi, v, cx, 5);
+        v = cdec64(s, F_VSMALL + 16 + fi, F_VDEC + fi, v, cx, 5);
         if (!word_add_u64(old, v, t == V_DELTA_UP ? 1 : -1, w)) {
             s->err = CANTOR_ERR_CORRUPT;
             return t;
         }
         break;
-    case V_LIT: {
-        unsigned nlz = 0;
-        if (s->mode == M_ENC)
-            nlz = nlz_bytes(w);
-        nlz = csym(s, F_VNLZ + fi, 6, nlz, cx, 4);
-        if (nlz > 32) {
-            s->err = CANTOR_ERR_CORRUPT;
+    case V_LIT:
+        cdecw(s, F_VDECW + fi, F_VNLZ + fi, F_VLIT + fi, w, old, e->key_h, cx);
+        if (s->err)
             return t;
-        }
-        if (s->mode == M_DEC)
-            memset(w, 0, nlz);
-        cbytes(s, F_VLIT + fi, w, nlz, 32, old, e->key_h, 4);
         break;
-    }
     case V_NVAL:
         v = cint(s, F_VREF + 8 + fi, v, cx, 4);
         if (!old || v >= s->newvals.n) {
@@ -1208,7 +1377,6 @@ chosen:
     case V_DBIG_UP:
     case V_DBIG_DOWN: {
         uint8_t mag[32] = {0};
-        unsigned nlz = 0;
         if (!old) {
             s->err = CANTOR_ERR_CORRUPT;
             return t;
@@ -1216,15 +1384,10 @@ chosen:
         if (s->mode == M_ENC) {
             bool up;
             word_absdiff(w, old, mag, &up);
-            nlz = nlz_bytes(mag);
         }
-        nlz = csym(s, F_VNLZ + 8 + fi, 6, nlz, cx, 4);
-        if (nlz > 32) {
-            s->err = CANTOR_ERR_CORRUPT;
+        cdecw(s, F_VDECW + fi, F_VNLZ + 8 + fi, F_VLIT + 8 + fi, mag, NULL, e->key_h, cx);
+        if (s->err)
             return t;
-        }
-        memset(mag, 0, nlz);
-        cbytes(s, F_VLIT + 8 + fi, mag, nlz, 32, NULL, e->key_h, 4);
         if (!word_add(old, mag, t == V_DBIG_UP, w)) {
             s->err = CANTOR_ERR_CORRUPT;
             return t;

@@ -14,12 +14,12 @@
  * keccak256 of the untrained model and of the chunk of synthetic(): the same on every machine. They move
  * only with a deliberate change of the coder (then a daemon re-encodes its stored chunks, compress.c).
  */
-#define GOLDEN_MODEL "0xc01e0bd29ede50aa13646bddc5da306c2da0c5eca86f053395c24421b7e11e19"
-#define GOLDEN_CHUNK "0xba31be1f06ec1f4828c0f4135913ffa08d21f43470db3b565ec8dfd0b3b5b75d"
+#define GOLDEN_MODEL "0x4ab1d49a34c7d794b5ae75329b7c1784a80f4877920a0d3e5e856714e068d0c7"
+#define GOLDEN_CHUNK "0x222742431a4c0072a89c7d90bec47f44faa5e1fae426c11905ab488764f8f0ab"
 /* keccak256 of the three carried chunks of test_carried_golden */
-#define GOLDEN_CARRIED "0x50789c82ae89d872038a9b8d3bfc312d832110111d651ce24e6cd2c7a9c0e010"
+#define GOLDEN_CARRIED "0x650dc842e0d6d244041b0cdfa1e6297c5f674a255bd8b99281fc68088db0eb16"
 /* keccak256 of the multi-block chunk of test_multi_block_golden */
-#define GOLDEN_MULTI "0x2f3d5f3ec270fcd93041ec93210ca6ce4f50e59756276f4e6977f97bf4e35f07"
+#define GOLDEN_MULTI "0x64b6a5250df5c9424c93a2ed4633831a78f642308e5a13da8cbc3dd31d1fef56"
 #include "testutil.h"
 
 #define TRB "erigon-rpc-tests/mainnet/trace_replayBlockTransactions/"
@@ -1230,6 +1230,92 @@ START_TEST(test_value_rules)
 }
 END_TEST
 
+/* v = m * 10^e into a 32-byte word (m * 10^e < 2^256 for the values used here). */
+static void dec_word(uint64_t m, unsigned e, uint8_t w[32])
+{
+    memset(w, 0, 32);
+    put_u(w, 24, 8, m);
+    for (; e; e--)
+        for (int i = 31, c = 0; i >= 0; i--) {
+            int x = w[i] * 10 + c;
+            w[i] = (uint8_t)x;
+            c = x >> 8;
+        }
+}
+
+/*
+ * 64 accounts whose balances and token balances are round decimal amounts (m * 10^e, e 9..18) that
+ * change by round amounts; with `noise`, the same magnitudes plus low digits that end no run of zeros.
+ * Then the edges of the decimal form: 10^77 (more zeros than the exponent symbol holds), 10^19 (the
+ * largest power of ten below 2^64) and changes by it, 2^64 - 1, and a change of 10^19 that crosses 2^64.
+ */
+static struct cantor_delta *decimal_delta(bool noise)
+{
+    struct cantor_delta *d;
+    struct cantor_delta_entry e;
+    uint32_t x = 4242;
+
+    ck_assert_int_eq(cantor_delta_new(6000000, &d), CANTOR_OK);
+    for (int a = 0; a < 64; a++) {
+        uint64_t m = 1 + ((x = x * 1103515245u + 12345u) >> 16), step = 1 + (x >> 24),
+                 lo = 7 + (x & 0xfff) * 10;
+        unsigned ex = 9 + a % 10;
+        memset(&e, 0, sizeof(e));
+        for (int i = 0; i < 20; i++)
+            e.addr[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+        e.kind = CANTOR_KIND_BALANCE;
+        dec_word(m * 1000 + step, ex, e.old_val);
+        dec_word(m * 1000, ex, e.new_val); /* paid step * 10^ex */
+        if (noise) {
+            put_u(e.old_val, 28, 4, lo + ((uint64_t)e.old_val[28] << 24 | (uint64_t)e.old_val[29] << 16));
+            put_u(e.new_val, 28, 4, lo + 3 + ((uint64_t)e.new_val[28] << 24 | (uint64_t)e.new_val[29] << 16));
+        }
+        ck_assert_int_eq(cantor_delta_add(d, &e), CANTOR_OK);
+        e.kind = CANTOR_KIND_STORAGE;
+        e.slot[31] = 3;
+        dec_word(m, 18, e.old_val); /* whole tokens, 18 decimals */
+        dec_word(m + step * 100, 18, e.new_val);
+        if (noise) {
+            e.old_val[31] ^= 0x35;
+            e.new_val[31] ^= 0x53;
+        }
+        ck_assert_int_eq(cantor_delta_add(d, &e), CANTOR_OK);
+    }
+    memset(&e, 0, sizeof(e));
+    memset(e.addr, 0xee, 20);
+    e.kind = CANTOR_KIND_STORAGE;
+    const struct {
+        uint64_t om;
+        unsigned oe;
+        uint64_t nm;
+        unsigned ne;
+    } edge[] = {{1, 77, 0, 0},         {0, 0, 9, 76},          {1, 19, 2, 19},
+                {UINT64_MAX, 0, 0, 0}, {UINT64_MAX, 0, 1, 19}, {123456789, 60, 123456788, 60}};
+    for (unsigned i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+        e.slot[31] = (uint8_t)(i + 1);
+        dec_word(edge[i].om, edge[i].oe, e.old_val);
+        dec_word(edge[i].nm, edge[i].ne, e.new_val);
+        ck_assert_int_eq(cantor_delta_add(d, &e), CANTOR_OK);
+    }
+    ck_assert_int_eq(cantor_delta_finish(d), CANTOR_OK);
+    return d;
+}
+
+/* Round decimal amounts cost less than the same magnitudes with noise in their low digits. */
+START_TEST(test_decimal_values)
+{
+    struct cantor_codec_model *m;
+    size_t round, noisy;
+
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    round = cm_chunk_len(m, decimal_delta(false)); /* round trips, edges included */
+    noisy = cm_chunk_len(m, decimal_delta(true));
+    /* 256 magnitudes, each 9..18 decimal zeros shorter (21..42 bits) */
+    ck_assert_msg(round + 256 * 2 < noisy, "round %zu bytes, noisy %zu", round, noisy);
+    cantor_codec_model_free(m);
+}
+END_TEST
+
 /*
  * 40 contracts, each with the members 0..3 of a struct in a mapping at index 2 keyed by an address
  * of the block (keccak(key . 2) + member); with `random`, members 1..3 are random slots instead.
@@ -1382,6 +1468,7 @@ int main(void)
     tcase_add_test(tc, test_struct_members);
     tcase_add_test(tc, test_mutation_fuzz);
     tcase_add_test(tc, test_value_rules);
+    tcase_add_test(tc, test_decimal_values);
     tcase_add_test(tc, test_chunk_v1_compat);
     tcase_add_test(tc, test_carried_state);
     tcase_add_test(tc, test_carried_golden);
