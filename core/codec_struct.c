@@ -35,6 +35,7 @@
 
 #include "codec_internal.h"
 #include "keccak.h"
+#include "u256.h"
 
 /* ---------------- kmap ---------------- */
 /* Table placement only (find returns insertion indexes), so host byte order cannot change output. */
@@ -526,19 +527,6 @@ static unsigned strip10_u64(uint64_t *v)
     return e;
 }
 
-/* q = w / 10; true when the remainder is zero. */
-static bool word_div10(const uint8_t w[32], uint8_t q[32])
-{
-    unsigned r = 0;
-
-    for (int i = 0; i < 32; i++) {
-        unsigned cur = r * 256 + w[i];
-        q[i] = (uint8_t)(cur / 10);
-        r = cur % 10;
-    }
-    return r == 0;
-}
-
 static unsigned strip10_word(uint8_t w[32])
 {
     uint8_t m[32], q[32];
@@ -547,7 +535,7 @@ static unsigned strip10_word(uint8_t w[32])
     if (w[31] & 1 || nlz_bytes(w) == 32)
         return 0;
     memcpy(m, w, 32);
-    while (e < DEC_MAXW && word_div10(m, q)) {
+    while (e < DEC_MAXW && cantor_u256_div_small(m, 10, q) == 0) {
         memcpy(m, q, 32);
         e++;
     }
@@ -560,16 +548,9 @@ static unsigned strip10_word(uint8_t w[32])
 /* w *= 10^e; false when the product does not fit 256 bits. */
 static bool word_mul10(uint8_t w[32], unsigned e)
 {
-    for (; e; e--) {
-        unsigned c = 0;
-        for (int i = 31; i >= 0; i--) {
-            unsigned x = w[i] * 10u + c;
-            w[i] = (uint8_t)x;
-            c = x >> 8;
-        }
-        if (c)
+    for (; e; e--)
+        if (cantor_u256_mul_small(w, 10, 0, w))
             return false;
-    }
     return true;
 }
 

@@ -72,6 +72,32 @@ enum cantor_err cantor_u256_to_u64(const uint8_t a[32], uint64_t *ret_value)
     return CANTOR_OK;
 }
 
+unsigned cantor_u256_mul_small(const uint8_t a[32], unsigned m, unsigned add, uint8_t ret[32])
+{
+    unsigned carry = add;
+
+    for (int i = 31; i >= 0; i--) {
+        unsigned v = a[i] * m + carry;
+
+        ret[i] = (uint8_t)v;
+        carry = v >> 8;
+    }
+    return carry;
+}
+
+unsigned cantor_u256_div_small(const uint8_t a[32], unsigned d, uint8_t ret[32])
+{
+    unsigned rem = 0;
+
+    for (int i = 0; i < 32; i++) {
+        unsigned cur = (rem << 8) | a[i];
+
+        ret[i] = (uint8_t)(cur / d);
+        rem = cur % d;
+    }
+    return rem;
+}
+
 enum cantor_err cantor_u256_from_dec(const char *s, uint8_t ret[32])
 {
     uint8_t w[32] = {0};
@@ -85,18 +111,9 @@ enum cantor_err cantor_u256_from_dec(const char *s, uint8_t ret[32])
     if (n > CANTOR_U256_DEC_INPUT_MAX)
         return CANTOR_ERR_TOO_LARGE;
     for (size_t k = 0; k < n; k++) {
-        unsigned carry;
-
         if (s[k] < '0' || s[k] > '9')
             return CANTOR_ERR_INVALID;
-        carry = (unsigned)(s[k] - '0');
-        for (int i = 31; i >= 0; i--) {
-            unsigned v = w[i] * 10u + carry;
-
-            w[i] = (uint8_t)v;
-            carry = v >> 8;
-        }
-        if (carry)
+        if (cantor_u256_mul_small(w, 10, (unsigned)(s[k] - '0'), w))
             return CANTOR_ERR_OVERFLOW;
     }
     memcpy(ret, w, 32);
@@ -113,17 +130,9 @@ enum cantor_err cantor_u256_to_dec(const uint8_t a[32], char *out, size_t out_le
         return CANTOR_ERR_TOO_LARGE;
     memcpy(w, a, 32);
     /* Repeated division by 10 yields the digits least significant first. */
-    do {
-        unsigned rem = 0;
-
-        for (int i = 0; i < 32; i++) {
-            unsigned cur = (rem << 8) | w[i];
-
-            w[i] = (uint8_t)(cur / 10);
-            rem = cur % 10;
-        }
-        tmp[n++] = (char)('0' + rem);
-    } while (!cantor_u256_is_zero(w));
+    do
+        tmp[n++] = (char)('0' + cantor_u256_div_small(w, 10, w));
+    while (!cantor_u256_is_zero(w));
     for (size_t i = 0; i < n; i++)
         out[i] = tmp[n - 1 - i];
     out[n] = 0;

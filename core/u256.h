@@ -30,6 +30,11 @@ bool cantor_u256_is_zero(const uint8_t a[32]);
 /* Number of significant bytes (0 for zero): the length of its minimal big-endian encoding. */
 size_t cantor_u256_min_len(const uint8_t a[32]);
 
+/* ret = a * m + add (m, add < 2^23); returns the carry out: nonzero when the result does not fit. */
+unsigned cantor_u256_mul_small(const uint8_t a[32], unsigned m, unsigned add, uint8_t ret[32]);
+/* ret = a / d (1 <= d < 2^23); returns a mod d. */
+unsigned cantor_u256_div_small(const uint8_t a[32], unsigned d, uint8_t ret[32]);
+
 void cantor_u256_from_u64(uint64_t v, uint8_t ret[32]);
 /* CANTOR_ERR_OVERFLOW when a >= 2^64 (ret_value untouched). */
 enum cantor_err cantor_u256_to_u64(const uint8_t a[32], uint64_t *ret_value);

@@ -113,6 +113,32 @@ START_TEST(test_decimal)
 END_TEST
 
 /* The "#..." big integers of ethereum/tests rlptest.json: decimal in, RLP bytes out. */
+/* Multiplication and division by a small number: carry and remainder out, in place. */
+START_TEST(test_small_mul_div)
+{
+    uint8_t w[32], r[32], max[32];
+    char dec[CANTOR_U256_DEC_MAX];
+
+    memset(max, 0xff, 32);
+    ck_assert_int_eq(cantor_u256_from_dec("1", w), CANTOR_OK);
+    for (int i = 0; i < 77; i++) /* 10^77 < 2^256 < 10^78 */
+        ck_assert_uint_eq(cantor_u256_mul_small(w, 10, 0, w), 0);
+    ck_assert_int_eq(cantor_u256_to_dec(w, dec, sizeof(dec)), CANTOR_OK);
+    ck_assert_uint_eq(strlen(dec), 78);
+    ck_assert_uint_ne(cantor_u256_mul_small(w, 10, 0, r), 0); /* 10^78 does not fit */
+    ck_assert_uint_eq(cantor_u256_mul_small(max, 1, 0, r), 0);
+    ck_assert_uint_eq(cantor_u256_mul_small(max, 1, 1, r), 1); /* max + 1 carries out */
+    ck_assert(cantor_u256_is_zero(r));
+    ck_assert_uint_eq(cantor_u256_div_small(w, 10, w), 0);
+    ck_assert_int_eq(cantor_u256_to_dec(w, dec, sizeof(dec)), CANTOR_OK);
+    ck_assert_uint_eq(strlen(dec), 77);
+    ck_assert_uint_eq(cantor_u256_div_small(max, 10, r), 5); /* 2^256 - 1 ends in ...935 */
+    ck_assert_uint_eq(cantor_u256_mul_small(r, 10, 5, r), 0);
+    ck_assert_mem_eq(r, max, 32);
+    ck_assert_uint_eq(cantor_u256_div_small(max, 1u << 22, r), (1u << 22) - 1);
+}
+END_TEST
+
 START_TEST(test_rlptest_bigints)
 {
     json_error_t e;
@@ -222,6 +248,7 @@ int main(void)
     tcase_add_test(tc, test_add_sub_cmp);
     tcase_add_test(tc, test_u64);
     tcase_add_test(tc, test_decimal);
+    tcase_add_test(tc, test_small_mul_div);
     tcase_add_test(tc, test_rlptest_bigints);
     tcase_add_test(tc, test_genesis_total);
     suite_add_tcase(s, tc);
