@@ -285,10 +285,24 @@ enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
         err = cantor_cm_snapshot(m->cm);
     if (!err)
         model_rehash(m);
+    for (size_t i = 0; i < n && !err; i++)
+        if (!m->trained || deltas[i]->block_number > m->train_through) {
+            m->trained = true;
+            m->train_through = deltas[i]->block_number;
+        }
     for (size_t i = 0; i < n; i++)
         cantor_buf_release(&samples[i]);
     free(samples);
     return err;
+}
+
+bool cantor_codec_model_trained_through(const struct cantor_codec_model *m, uint64_t *ret_block)
+{
+    if (!m || !m->trained)
+        return false;
+    if (ret_block)
+        *ret_block = m->train_through;
+    return true;
 }
 
 /* ---------------- warm context ---------------- */

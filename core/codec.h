@@ -89,6 +89,12 @@ void cantor_codec_model_free(struct cantor_codec_model *m);
 enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
                                          const struct cantor_delta *const *deltas, size_t n);
 void cantor_codec_model_hash(const struct cantor_codec_model *m, uint8_t out[32]);
+/*
+ * The highest block number among the deltas m was trained on (false: untrained). A chunk of block n
+ * may only use a model trained on blocks below n: a model that saw the block it codes is rebuilt only
+ * from that very block (its bundle carries it), and would flatter every figure.
+ */
+bool cantor_codec_model_trained_through(const struct cantor_codec_model *m, uint64_t *ret_block);
 
 /*
  * Model bundle (core/codec_bundle.c, docs/formats.md "Model bundle"): what a client needs to rebuild a

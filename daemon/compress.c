@@ -399,6 +399,45 @@ static enum cantor_err model_get_prefix(struct cantor_compress *c, const uint8_t
     return err ? err : model_get(c, hash, ret_m);
 }
 
+/* Whether m may code a chunk whose first block is `first`: trained only on blocks below it. */
+static bool trained_before(const struct cantor_codec_model *m, uint64_t first)
+{
+    uint64_t last = 0;
+
+    return !cantor_codec_model_trained_through(m, &last) || last < first;
+}
+
+/*
+ * Called with c->lock held: the model to code a chunk that starts at block `first` with. `want` when
+ * it was trained only on blocks below first; else the model named by prefix `alt` (the chunk the
+ * blocks are stored in now; NULL: none) when that one was; else the untrained model. A model trained
+ * on a block it codes would need that very block to be rebuilt (its bundle carries it): after a
+ * promotion, compaction and packing reach back over blocks the new model was trained on.
+ */
+static enum cantor_err model_for(struct cantor_compress *c, const uint8_t want[32], const uint8_t *alt,
+                                 size_t alt_len, uint64_t first, struct cantor_codec_model **ret_m)
+{
+    struct cantor_codec_model *m = NULL;
+    uint8_t untrained[32];
+    enum cantor_err err = model_get(c, want, &m);
+
+    if (!err && trained_before(m, first)) {
+        *ret_m = m;
+        return CANTOR_OK;
+    }
+    if (!err && alt && alt_len) {
+        err = model_get_prefix(c, alt, alt_len, &m);
+        if (!err && trained_before(m, first)) {
+            *ret_m = m;
+            return CANTOR_OK;
+        }
+    }
+    if (err && err != CANTOR_ERR_UNKNOWN_MODEL)
+        return err;
+    memcpy(untrained, c->untrained, 32);
+    return model_get(c, untrained, ret_m);
+}
+
 /* ---- stats ---- */
 
 /* sign = +1: a chunk written, -1: a chunk removed. */
@@ -583,7 +622,7 @@ enum cantor_err cantor_compress_encode_range(struct cantor_compress *c, uint64_t
         err = cantor_codec_ctx_new(&ctx);
     if (!err) {
         pthread_mutex_lock(&c->lock);
-        err = model_get(c, c->active, &m);
+        err = model_for(c, c->active, NULL, 0, first, &m);
         if (!err)
             err = cantor_codec_compress_blocks(m, ctx, NULL, (const uint8_t *const *)raw, len, (size_t)count,
                                                out, NULL);
@@ -655,7 +694,7 @@ static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *m
         return CANTOR_ERR_NOMEM;
     cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
     pthread_mutex_lock(&c->lock);
-    err = model_get(c, c->active, &m);
+    err = model_for(c, c->active, NULL, 0, meta->number, &m); /* after a deep reorg it may not be */
     if (!err)
         err = encode_block(c, m, meta->number, canonical, canonical_len, &out, &p->codec);
     pthread_mutex_unlock(&c->lock);
@@ -739,8 +778,8 @@ static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, ui
         cantor_chunk_parse_header(chunk, len, &info) != CANTOR_OK || info.last_block < block)
         goto out; /* no chunk of this block (or an unreadable one, counted by nobody) */
     stat_chunk(&d, &info, len, -1);
-    if (first < block)
-        err = model_get(c, c->active, &m);
+    if (first < block) /* the active model, or the packed chunk's when the active one saw these blocks */
+        err = model_for(c, c->active, info.model_hash, info.model_hash_len, first, &m);
     for (uint64_t n = first; n < block && !err; n++) {
         err = encode_stored(c, m, n, &out, NULL);
         if (!err)
@@ -843,6 +882,10 @@ static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_mo
     pthread_mutex_lock(&c->lock);
     force = c->compact_force; /* a re-encoding of another coder's chunks goes on over the new range */
     pthread_mutex_unlock(&c->lock);
+    /* the new model may not code the blocks it was trained on (model_for): compaction starts after
+     * them, unless another coder's chunks are still to be replaced */
+    if (!force && n && blocks[n - 1] >= first)
+        first = blocks[n - 1] + 1;
     if (!err)
         err = cantor_store_batch_new(c->store, &b);
     if (!err)
@@ -970,12 +1013,13 @@ static bool chunk_model_stale(struct cantor_compress *c, const struct cantor_chu
 }
 
 /*
- * Code blocks first .. first + n - 1 with model `target` into one chunk (out) and check that it decodes
- * back to their stored deltas. NOT_FOUND: a delta is gone (pruned or rolled back). MISMATCH: the new
- * chunk does not round-trip (logged; keep the old one).
+ * Code blocks first .. first + n - 1 with model `target` (or, if it was trained on one of them, the
+ * model of prefix `cur`, their chunk now, or the untrained one: model_for) into one chunk (out) and
+ * check that it decodes back to their stored deltas. NOT_FOUND: a delta is gone (pruned or rolled
+ * back). MISMATCH: the new chunk does not round-trip (logged; keep the old one).
  */
 static enum cantor_err recode(struct cantor_compress *c, uint64_t first, size_t n, const uint8_t target[32],
-                              struct cantor_buf *out, uint8_t *ret_codec)
+                              const struct cantor_chunk_info *cur, struct cantor_buf *out, uint8_t *ret_codec)
 {
     struct cantor_codec_model *m = NULL;
     struct cantor_buf cat, check;
@@ -990,7 +1034,8 @@ static enum cantor_err recode(struct cantor_compress *c, uint64_t first, size_t 
     if (err)
         goto out;
     pthread_mutex_lock(&c->lock);
-    err = model_get(c, target, &m);
+    err = model_for(c, target, cur && cur->codec != CANTOR_CODEC_RAW ? cur->model_hash : NULL,
+                    cur ? cur->model_hash_len : 0, first, &m);
     if (!err)
         err = encode_blocks(c, m, first, (const uint8_t *const *)raws, lens, n, out, ret_codec);
     /* Never replace chunks by one that does not decode back to the same canonical bytes. */
@@ -1073,7 +1118,7 @@ static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, co
     if (!err)
         stale = force || chunk_model_stale(c, &info);
     if (!err)
-        err = recode(c, block, (size_t)(info.last_block - info.first_block) + 1, target, &out, NULL);
+        err = recode(c, block, (size_t)(info.last_block - info.first_block) + 1, target, &info, &out, NULL);
     if (err == CANTOR_ERR_NOT_FOUND) {
         err = CANTOR_OK; /* no chunk under this block, or its deltas are pruned or rolled back */
         goto out;
@@ -1178,13 +1223,13 @@ enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n,
         *ret_len = len;
         return CANTOR_OK;
     }
-    /* n is packed with other blocks: its own chunk, coded now with the packed chunk's model */
+    /* n is packed with other blocks: its own chunk, coded now with the active model (or the packed
+     * chunk's, when the active one was trained on n) */
     free(chunk);
     cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
     pthread_mutex_lock(&c->lock);
-    err = model_get_prefix(c, info.model_hash, info.model_hash_len, &m);
-    if (err == CANTOR_ERR_UNKNOWN_MODEL || info.codec == CANTOR_CODEC_RAW)
-        err = model_get(c, c->active, &m);
+    err = model_for(c, c->active, info.codec == CANTOR_CODEC_RAW ? NULL : info.model_hash,
+                    info.model_hash_len, n, &m);
     if (!err)
         err = encode_stored(c, m, n, &out, NULL);
     pthread_mutex_unlock(&c->lock);
@@ -1249,12 +1294,13 @@ enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t
 /*
  * Replace the one-block chunks of blocks first .. first + n - 1 by one chunk of all of them (stored
  * under first; the others' keys deleted), coded warm with the active model from the state before
- * first, in one batch. Skipped (*ret_packed false) when a block of the run has no one-block chunk or
- * no delta, or the packed chunk would not be smaller.
+ * first (or with the first block's model, when the active one was trained on the run), in one batch. Skipped
+ * (*ret_packed false) when a block of the run has no one-block chunk or no delta, or the packed chunk would
+ * not be smaller.
  */
 static enum cantor_err pack_one(struct cantor_compress *c, uint64_t first, size_t n, bool *ret_packed)
 {
-    struct cantor_chunk_info info;
+    struct cantor_chunk_info info, first_info;
     struct cantor_store_batch *b = NULL;
     struct stat_change d = {0};
     struct cantor_buf out;
@@ -1276,6 +1322,8 @@ static enum cantor_err pack_one(struct cantor_compress *c, uint64_t first, size_
         if (!err) {
             stat_chunk(&d, &info, old_len, -1);
             old_total += old_len;
+            if (i == 0)
+                first_info = info;
         }
         free(old);
         old = NULL;
@@ -1284,7 +1332,7 @@ static enum cantor_err pack_one(struct cantor_compress *c, uint64_t first, size_
     memcpy(target, c->active, 32);
     pthread_mutex_unlock(&c->lock);
     if (!err)
-        err = recode(c, first, n, target, &out, NULL);
+        err = recode(c, first, n, target, &first_info, &out, NULL);
     if (err == CANTOR_ERR_NOT_FOUND || err == CANTOR_ERR_MISMATCH) {
         err = CANTOR_OK; /* left as it is: one chunk per block */
         goto out;

@@ -86,6 +86,39 @@ print(first, first + span)
 PY
 }
 
+# model_before FILE : fail unless the model the chunk FILE names (GET /v1/models/0x<prefix>, cached in
+# $TMP/models) was trained only on blocks below the chunk's first: a chunk coded with a model that saw
+# its own blocks could only be decoded by someone who already has them (the bundle carries them).
+model_before() {
+    local prefix
+    prefix=$(od -An -tx1 -j7 -N8 "$1" | tr -d ' \n')
+    [ "$prefix" = 0000000000000000 ] && return 0 # raw: no model
+    mkdir -p "$TMP/models"
+    [ -s "$TMP/models/$prefix" ] || curl -sf "$API/v1/models/0x$prefix" -o "$TMP/models/$prefix" ||
+        fail "GET /v1/models/0x$prefix (named by $1)"
+    python3 - "$1" "$TMP/models/$prefix" <<'PY' || fail "$1: its model was trained on one of its blocks"
+import struct, sys
+c = open(sys.argv[1], "rb").read()
+b = open(sys.argv[2], "rb").read()
+pos = 15
+def varint():
+    global pos
+    v = s = 0
+    while True:
+        x = c[pos]; pos += 1; v |= (x & 0x7f) << s; s += 7
+        if not x & 0x80: return v
+first = varint()
+assert b[:4] == b"CMB1", "not a model bundle"
+n, = struct.unpack(">I", b[4:8])
+off = 8
+for _ in range(n):
+    blk, ln = struct.unpack(">QI", b[off:off + 12])
+    if blk >= first:
+        sys.exit(f"chunk of block {first}: its model was trained on block {blk}")
+    off += 12 + ln
+PY
+}
+
 wait_chain_done() { wait_for "${1:-300}" "dev chain traffic to finish" grep -q '"event":"done"' "$TMP/chain.log"; }
 
 # start_cantord ARGS... : cantord following CHAIN_URL; sets API (http://127.0.0.1:port).

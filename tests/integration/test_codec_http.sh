@@ -7,6 +7,7 @@
 # unknown-model chunks must get a 400 that says which. Final blocks are packed 4 to a stored chunk
 # here (compress_blocks_per_chunk=4, compress_pack_depth=4): every block is still served alone, and
 # GET /v1/chunks/N returns the stored chunk of several blocks, which the daemon decodes to all of them.
+# No chunk names a model trained on one of its own blocks (model_before).
 . "$(dirname "$0")/lib.sh"
 
 CANTOR=$BUILD/daemon/cantor
@@ -35,6 +36,7 @@ mkdir -p "$TMP/c"
 fetch_block() {
     local n=$1
     curl -sf "$API/v1/blocks/$n/compressed" -o "$TMP/c/$n.chunk" || fail "GET compressed $n"
+    model_before "$TMP/c/$n.chunk"
     curl -sf -X POST --data-binary "@$TMP/c/$n.chunk" "$API/v1/decompress" -o "$TMP/c/$n.raw" ||
         fail "POST /v1/decompress of block $n"
     curl -sf -X POST --data-binary "@$TMP/c/$n.chunk" "$API/v1/decompress?format=json" -o "$TMP/c/$n.json" ||
@@ -109,28 +111,38 @@ log "a two-block chunk decodes (bytes and JSON); one naming a third block it lac
 
 # GET /v1/blocks/{n}/compressed?count=K: blocks n .. n+K-1 in one self-contained chunk, decoded
 # offline with the model bundle alone and by the daemon, and smaller than the K blocks' cold chunks.
-curl -sf "$API/v1/blocks/11/compressed?count=16" -o "$TMP/range.chunk" || fail "GET /v1/blocks/11/compressed?count=16"
+# It starts after the active model's training blocks, so it is coded with that model (a range over
+# them gets a model trained before them: model_before).
+rs=$(($(curl -sf "$API/v1/compression/stats" | jq -r .lastTraining.lastLastBlock) + 1))
+rk=$((head - rs + 1 < 16 ? head - rs + 1 : 16))
+re=$((rs + rk - 1))
+[ "$rk" -ge 4 ] || fail "the model was trained on blocks up to $((rs - 1)) of $head: no range after them"
+curl -sf "$API/v1/blocks/$rs/compressed?count=$rk" -o "$TMP/range.chunk" ||
+    fail "GET /v1/blocks/$rs/compressed?count=$rk"
+model_before "$TMP/range.chunk"
+[ "$(od -An -tx1 -j7 -N8 "$TMP/range.chunk" | tr -d ' \n')" = "${active:2:16}" ] ||
+    fail "the range chunk of blocks $rs..$re does not name the active model"
 cold=0
 : >"$TMP/range.want"
-for ((n = 11; n <= 26; n++)); do
+for ((n = rs; n <= re; n++)); do
     cat "$TMP/c/$n.raw" >>"$TMP/range.want"
     cold=$((cold + $(stat -c %s "$TMP/c/$n.cold")))
 done
 "$CANTOR" decompress --model "$TMP/model.bundle" "$TMP/range.chunk" "$TMP/range.cli" 2>>"$TMP/cli.log" ||
     fail "cantor decompress --model of the range chunk"
-cmp -s "$TMP/range.want" "$TMP/range.cli" || fail "range chunk: offline decode differs from the 16 blocks"
+cmp -s "$TMP/range.want" "$TMP/range.cli" || fail "range chunk: offline decode differs from blocks $rs..$re"
 curl -sf -X POST --data-binary "@$TMP/range.chunk" "$API/v1/decompress" -o "$TMP/range.raw" ||
     fail "POST /v1/decompress of the range chunk"
-cmp -s "$TMP/range.want" "$TMP/range.raw" || fail "range chunk: the daemon's decode differs from the 16 blocks"
+cmp -s "$TMP/range.want" "$TMP/range.raw" || fail "range chunk: the daemon's decode differs from blocks $rs..$re"
 range=$(stat -c %s "$TMP/range.chunk")
-[ "$range" -lt "$cold" ] || fail "range chunk $range bytes, not below the 16 cold chunks ($cold)"
+[ "$range" -lt "$cold" ] || fail "range chunk $range bytes, not below the $rk cold chunks ($cold)"
 for q in count=0 count=33 count=x count=2\&count=3 limit=2; do
     code=$(curl -s -o "$TMP/err.json" -w '%{http_code}' "$API/v1/blocks/11/compressed?$q")
     [ "$code" = 400 ] || fail "compressed?$q: status $code, want 400"
 done
 code=$(curl -s -o "$TMP/err.json" -w '%{http_code}' "$API/v1/blocks/$head/compressed?count=2")
 [ "$code" = 404 ] || fail "a range past the head: status $code, want 404"
-log "blocks 11..26 as one chunk: $range bytes (their cold chunks: $cold); decoded offline and by the daemon"
+log "blocks $rs..$re as one chunk: $range bytes (their cold chunks: $cold); decoded offline and by the daemon"
 
 # The stored chunks: runs of 4 blocks (those that came out smaller packed), the rest one each. Each
 # decodes through the daemon to exactly its blocks' bytes (binary and JSON); the CLI refuses a packed
@@ -142,6 +154,7 @@ walk_stored() { # LAST: walks blocks 0..LAST; needs $TMP/c/N.raw of each; sets c
         curl -sf "$API/v1/chunks/$n" -o "$TMP/s.chunk" || fail "GET /v1/chunks/$n"
         read -r first last < <(chunk_blocks "$TMP/s.chunk") || fail "chunk of block $n: bad header"
         [ "$first" -le "$n" ] && [ "$last" -ge "$n" ] || fail "GET /v1/chunks/$n gave blocks $first..$last"
+        model_before "$TMP/s.chunk"
         : >"$TMP/s.want"
         for ((k = first; k <= last; k++)); do cat "$TMP/c/$k.raw" >>"$TMP/s.want"; done
         curl -sf -X POST --data-binary "@$TMP/s.chunk" "$API/v1/decompress" -o "$TMP/s.raw" ||

@@ -154,6 +154,24 @@ START_TEST(test_model_bundle)
 }
 END_TEST
 
+/* The highest training block number (test_04, 6,452,018; the files are not in block order). */
+START_TEST(test_trained_through)
+{
+    struct cantor_codec_model *m;
+    uint64_t b = 7;
+
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    ck_assert(!cantor_codec_model_trained_through(m, &b));
+    ck_assert_uint_eq(b, 7);
+    cantor_codec_model_free(m);
+    ck_assert(!cantor_codec_model_trained_through(NULL, &b));
+    m = trained_model();
+    ck_assert(cantor_codec_model_trained_through(m, &b));
+    ck_assert_uint_eq(b, 6452018); /* test_04 */
+    cantor_codec_model_free(m);
+}
+END_TEST
+
 START_TEST(test_cold_roundtrip_beats_zstd_dict)
 {
     struct cantor_codec_model *m = trained_model();
@@ -1476,6 +1494,7 @@ int main(void)
     tcase_add_test(tc, test_multi_block_stateful);
     tcase_add_test(tc, test_multi_block_golden);
     tcase_add_test(tc, test_model_bundle);
+    tcase_add_test(tc, test_trained_through);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

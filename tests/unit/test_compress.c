@@ -142,6 +142,37 @@ static size_t apply_as(struct rig *r, int i, uint64_t number)
     return len;
 }
 
+/*
+ * The chunk's model was trained only on blocks below the chunk's first (compress.c, model_for): the
+ * training blocks its bundle lists. Returns whether the model is a trained one.
+ */
+static bool assert_model_before(struct cantor_compress *c, const uint8_t *chunk, size_t len)
+{
+    static const uint8_t none[32];
+    struct cantor_chunk_info info;
+    struct cantor_buf b;
+    size_t pos = 8;
+    uint32_t n;
+
+    ck_assert_int_eq(cantor_chunk_parse_header(chunk, len, &info), CANTOR_OK);
+    if (memcmp(info.model_hash, none, info.model_hash_len) == 0)
+        return false; /* raw: no model */
+    cantor_buf_init(&b, 0);
+    ck_assert_int_eq(cantor_compress_model_bundle(c, info.model_hash, info.model_hash_len, &b), CANTOR_OK);
+    ck_assert_uint_ge(b.len, 8);
+    n = cantor_be32_get(b.data + 4);
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_uint_le(pos + 12, b.len);
+        ck_assert_msg(cantor_be64_get(b.data + pos) < info.first_block,
+                      "chunk of block %llu coded with a model trained on block %llu",
+                      (unsigned long long)info.first_block,
+                      (unsigned long long)cantor_be64_get(b.data + pos));
+        pos += 12 + cantor_be32_get(b.data + pos + 8);
+    }
+    cantor_buf_release(&b);
+    return n > 0;
+}
+
 /* Every chunk of the store decodes through c to the store's canonical bytes; returns stored bytes. */
 static uint64_t check_all(struct rig *r, struct cantor_compress *c, int n, int *ret_warm)
 {
@@ -160,6 +191,7 @@ static uint64_t check_all(struct rig *r, struct cantor_compress *c, int n, int *
         ck_assert_uint_eq(info.first_block, FIRST + (uint64_t)i);
         ck_assert_uint_eq(info.raw_len, rlen);
         *ret_warm += info.codec == CANTOR_CODEC_CM_WARM;
+        assert_model_before(c, chunk, clen);
         cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
         ck_assert_int_eq(cantor_compress_decode(c, chunk, clen, &out), CANTOR_OK);
         ck_assert_uint_eq(out.len, rlen);
@@ -262,6 +294,7 @@ static void assert_decodes_to(struct rig *r, struct cantor_compress *c, const ui
     ck_assert_int_eq(cantor_chunk_parse_header(chunk, len, &info), CANTOR_OK);
     ck_assert_uint_eq(info.first_block, first);
     ck_assert_uint_eq(info.last_block, last);
+    assert_model_before(c, chunk, len);
     cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
     ck_assert_int_eq(cantor_compress_decode(c, chunk, len, &out), CANTOR_OK);
     for (uint64_t n = first; n <= last; n++) {
@@ -309,7 +342,8 @@ static void check_packed(struct rig *r, struct cantor_compress *c, int n, uint64
  * Final blocks packed 4 to a chunk (pack depth 2): blocks 100..107 in two chunks, 108..111 (not final
  * yet) one each. Every block is still served alone and decodes; the stored chunks are smaller and
  * decode to all their blocks; a restart sees the same stats and does not pack again; a reorg into a
- * packed chunk unpacks it; after a promotion compaction re-encodes packed chunks as packed chunks.
+ * packed chunk unpacks it; after a promotion compaction leaves the packed runs alone (the new model
+ * was trained on them) and every chunk still names a model trained on earlier blocks only.
  */
 static void pack(bool rocks)
 {
@@ -356,7 +390,7 @@ static void pack(bool rocks)
     ck_assert_uint_eq(st2.pack_next, FIRST + 8);
     check_packed(&r, c2, N_BLOCKS, 4, FIRST + 8);
     cantor_compress_free(c2);
-    /* a promotion: compaction re-encodes the packed chunks as packed chunks, which still decode */
+    /* a promotion (trained on 100..109): compaction re-encodes 110..111 only, the packed chunks stay */
     ck_assert_int_eq(cantor_compress_train_step(r.c, true, &promoted), CANTOR_OK);
     ck_assert(promoted);
     ck_assert_int_eq(cantor_compress_compact_step(r.c, 100, &done), CANTOR_OK);
@@ -380,8 +414,8 @@ static void pack(bool rocks)
     check_packed(&r, r.c, 7, 4, FIRST + 4);
     ck_assert_int_eq(cantor_compress_get_stored(r.c, FIRST + 7, &chunk, &len), CANTOR_ERR_NOT_FOUND);
     ck_assert_uint_eq(st.pack_next, FIRST + 4); /* that run is considered again */
-    /* the chain goes on: the run is packed again once final, if that is smaller (here the model was
-     * trained on these very blocks, so their one-block zstd-dict chunks may win) */
+    /* the chain goes on: the run is packed again once final, if that is smaller, with the model of its
+     * first block's chunk (the active one was trained on the run) */
     for (int i = 7; i < N_BLOCKS; i++)
         apply(&r, i);
     cantor_compress_get_stats(r.c, &st0);
@@ -442,13 +476,17 @@ START_TEST(test_train_promote_compact)
     ck_assert_mem_eq(rec, "CMV1", 4);
     ck_assert_uint_eq(cantor_be32_get(rec + 4), st.last_train_last - st.last_train_first + 1);
     free(rec);
-    ck_assert_uint_eq(st.compact_next, FIRST);
+    /* Compaction covers the blocks after the training ones (the held-out ones here): a chunk never
+     * uses a model trained on its own blocks (check_all asserts it of every chunk). */
+    ck_assert_uint_eq(st.last_train_first, FIRST);
+    ck_assert_uint_eq(st.compact_next, st.last_train_last + 1);
     ck_assert_uint_eq(st.compact_end, FIRST + N_BLOCKS - 1);
+    ck_assert_uint_lt(st.compact_next, st.compact_end);
     /* Compaction: old chunks re-encoded with the new model when smaller, every one still decodes. */
-    ck_assert_int_eq(cantor_compress_compact_step(r.c, 5, &done), CANTOR_OK);
-    ck_assert_uint_eq(done, 5);
+    ck_assert_int_eq(cantor_compress_compact_step(r.c, 1, &done), CANTOR_OK);
+    ck_assert_uint_eq(done, 1);
     ck_assert_int_eq(cantor_compress_compact_step(r.c, 100, &done), CANTOR_OK);
-    ck_assert_uint_eq(done, N_BLOCKS - 5);
+    ck_assert_uint_eq(done, FIRST + N_BLOCKS - 1 - st.compact_next);
     cantor_compress_get_stats(r.c, &st);
     ck_assert_uint_gt(st.compact_next, st.compact_end);
     after = check_all(&r, r.c, N_BLOCKS, &warm);
