@@ -60,7 +60,7 @@ struct cantor_compress {
     uint8_t active[32], untrained[32];
     uint8_t coder[32];     /* what stored chunks depend on besides their model: see coder_id() */
     bool compact_force;    /* the compaction range must be re-encoded whatever the chunks (migrate_coder) */
-    uint64_t trained_head; /* last block of the active model's training (0 with the untrained one) */
+    uint64_t trained_head; /* the head at the last training, promoted or not (0: none yet) */
     struct cantor_compress_stats st;
     struct stat_change rb; /* what the pending rollback does to the stored chunks */
     bool rb_set;
@@ -919,9 +919,9 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
 {
     struct cantor_store_stats ss;
     struct cantor_codec_model *m = NULL, *am = NULL;
-    uint64_t head = 0, first, k, hold, *blocks = NULL, new_b = 0, old_b = 0, raw_b = 0;
+    uint64_t head = 0, first, k, hold, every, *blocks = NULL, new_b = 0, old_b = 0, raw_b = 0;
     uint8_t hash[32];
-    bool empty = true, trained, due;
+    bool empty = true, due;
     size_t n;
     enum cantor_err err;
 
@@ -939,9 +939,14 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
     if (head < first)
         return CANTOR_OK;
     pthread_mutex_lock(&c->lock);
-    trained = memcmp(c->active, c->untrained, 32) != 0;
-    due = force || (!trained && head - first + 1 >= c->o.train_blocks) ||
-          (trained && head >= c->trained_head + c->o.retrain_every);
+    /* again after as many new blocks as the last training had (64, 128, 256 with the defaults), then
+     * every retrain_every: a new store's first models see few blocks and code the next ones. A training
+     * that was not promoted waits the same (trained_head is set either way). */
+    every = c->o.retrain_every;
+    if (c->trained_head >= first && c->trained_head - first + 1 < every)
+        every = c->trained_head - first + 1;
+    due = force || (head - first + 1 >= c->o.train_blocks &&
+                    (c->trained_head < first || head >= c->trained_head + every));
     pthread_mutex_unlock(&c->lock);
     k = head - first + 1;
     if (!due || k < 2)
@@ -973,7 +978,7 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
         c->st.last_holdout_old = old_b;
         c->st.last_loss = raw_b ? 8.0 * (double)new_b / (double)raw_b : 0;
         if (!err && !(new_b < old_b))
-            c->trained_head = head; /* not better: wait another retrain_every blocks */
+            c->trained_head = head; /* not better: wait as long as after a promotion */
         pthread_mutex_unlock(&c->lock);
     }
     if (err)

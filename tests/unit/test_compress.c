@@ -509,6 +509,41 @@ START_TEST(test_train_promote_compact)
 }
 END_TEST
 
+/*
+ * Retraining cadence: the first model after train_blocks followed blocks, then after as many new
+ * blocks as the last training had, up to retrain_every: trainings at 4, 8, 16 and 26 blocks here.
+ * The trainer is asked after every block, as its thread does once a second.
+ */
+START_TEST(test_retrain_cadence)
+{
+    struct cantor_compress_opts co = {.train_blocks = 4, .retrain_every = 10, .compact_step = 64};
+    struct cantor_compress_stats st;
+    uint64_t at[8];
+    int n = 0;
+    struct rig r;
+
+    rig_open_co(&r, false, &co);
+    for (int i = 0; i < 30; i++) {
+        uint64_t before;
+        apply_as(&r, i % N_BLOCKS, FIRST + (uint64_t)i);
+        cantor_compress_get_stats(r.c, &st);
+        before = st.trainings;
+        ck_assert_int_eq(cantor_compress_train_step(r.c, false, NULL), CANTOR_OK);
+        cantor_compress_get_stats(r.c, &st);
+        if (st.trainings > before) {
+            ck_assert_int_lt(n, 8);
+            at[n++] = (uint64_t)i + 1; /* blocks followed */
+        }
+    }
+    ck_assert_int_eq(n, 4);
+    ck_assert_uint_eq(at[0], 4);
+    ck_assert_uint_eq(at[1], 8);
+    ck_assert_uint_eq(at[2], 16);
+    ck_assert_uint_eq(at[3], 26);
+    rig_close(&r);
+}
+END_TEST
+
 START_TEST(test_bad_chunks)
 {
     struct cantor_buf out;
@@ -757,6 +792,7 @@ static Suite *compress_suite(void)
     tcase_add_test(tc, test_pack_mem);
     tcase_add_test(tc, test_pack_rocksdb);
     tcase_add_test(tc, test_train_promote_compact);
+    tcase_add_test(tc, test_retrain_cadence);
     tcase_add_test(tc, test_bad_chunks);
     tcase_add_test(tc, test_encode_range);
     tcase_add_test(tc, test_coder_migration);
