@@ -165,6 +165,7 @@ enum cantor_err cantor_kmap_put(struct cantor_kmap *km, const uint8_t *key, size
 #define ADDR_MODELLED 4  /* leading bytes of a literal address that go through the models (vanity zeros) */
 
 enum field {
+    F_PSWAP = 0, /* V_PACK reserve1 from the swap / liquidity rule: kind, sign, residual */
     F_NCODES = 1,
     F_CODELEN,
     F_CODEBYTE,
@@ -223,12 +224,14 @@ enum val_type {
     V_NVAL, /* a value this chunk showed before (a new value, or a field of a V_PACK word) */
     V__N
 };
-enum pack_type { P_SAME, P_VAL, P_DMRU, P_DELTA };
-#define NEWVALS_MAX (1u << 16) /* new values of the chunk kept for P_VAL refs */
-#define RECENT_N    4          /* storage entries of the current address kept for pair_predict */
-#define VTYPE_BITS  4
-#define DMRU_N      32
-#define DMRU_MIN    3 /* a change of fewer significant bytes is cheaper as V_DELTA_* */
+enum pack_type { P_SAME, P_VAL, P_DMRU, P_DELTA, P_SWAP };
+#define PACK_TYPE_BITS 3
+#define SWAP_RESID_MAX (1u << 24) /* a larger residual is coded as P_DELTA */
+#define NEWVALS_MAX    (1u << 16) /* new values of the chunk kept for P_VAL refs */
+#define RECENT_N       4          /* storage entries of the current address kept for pair_predict */
+#define VTYPE_BITS     4
+#define DMRU_N         32
+#define DMRU_MIN       3 /* a change of fewer significant bytes is cheaper as V_DELTA_* */
 enum addr_type { A_LIT, A_DICT, A_WARM };
 
 enum sc_mode { M_ENC, M_DEC };
@@ -996,6 +999,78 @@ static void limbs_to_w(const uint32_t l[8], uint8_t w[32])
     }
 }
 
+/* ---- 256-bit limbs (little-endian uint32[8]) for the Uniswap V2 rule; operands are bounded so that
+ * nothing overflows 256 bits ---- */
+static void l_set(uint32_t r[8], uint32_t v)
+{
+    memset(r, 0, 8 * sizeof(uint32_t));
+    r[0] = v;
+}
+
+static int l_cmp(const uint32_t a[8], const uint32_t b[8])
+{
+    for (int i = 7; i >= 0; i--)
+        if (a[i] != b[i])
+            return a[i] < b[i] ? -1 : 1;
+    return 0;
+}
+
+static void l_add(const uint32_t a[8], const uint32_t b[8], uint32_t r[8])
+{
+    uint64_t c = 0;
+
+    for (int i = 0; i < 8; i++) {
+        c += (uint64_t)a[i] + b[i];
+        r[i] = (uint32_t)c;
+        c >>= 32;
+    }
+}
+
+/* r = a - b, a >= b */
+static void l_sub(const uint32_t a[8], const uint32_t b[8], uint32_t r[8])
+{
+    uint64_t borrow = 0;
+
+    for (int i = 0; i < 8; i++) {
+        uint64_t x = (uint64_t)a[i] - b[i] - borrow;
+        r[i] = (uint32_t)x;
+        borrow = x >> 63;
+    }
+}
+
+/* r = a * b mod 2^256 */
+static void l_mul(const uint32_t a[8], const uint32_t b[8], uint32_t r[8])
+{
+    uint32_t t[8] = {0};
+
+    for (int i = 0; i < 8; i++) {
+        uint64_t c = 0;
+        for (int j = 0; i + j < 8; j++) {
+            c += (uint64_t)a[i] * b[j] + t[i + j];
+            t[i + j] = (uint32_t)c;
+            c >>= 32;
+        }
+    }
+    memcpy(r, t, sizeof(t));
+}
+
+/* q = n / d, d != 0 and d < 2^255 */
+static void l_div(const uint32_t n[8], const uint32_t d[8], uint32_t q[8])
+{
+    uint32_t r[8] = {0};
+
+    memset(q, 0, 8 * sizeof(uint32_t));
+    for (int bit = 255; bit >= 0; bit--) {
+        for (int i = 7; i > 0; i--)
+            r[i] = r[i] << 1 | r[i - 1] >> 31;
+        r[0] = r[0] << 1 | (n[bit / 32] >> (bit % 32) & 1);
+        if (l_cmp(r, d) >= 0) {
+            l_sub(r, d, r);
+            q[bit / 32] |= 1u << (bit % 32);
+        }
+    }
+}
+
 /* bits [lo, lo + n) of w as limbs (n <= 112) */
 static void w_field(const uint32_t w[8], unsigned lo, unsigned n, uint32_t out[8])
 {
@@ -1103,12 +1178,78 @@ static bool pack_fits(const uint8_t w[32], const uint8_t old[32])
     return true;
 }
 
+/*
+ * Uniswap V2 (and its forks with the 0.3% fee): reserve1's new value from the reserves before and
+ * reserve0's new value, which the pack coded first. kind 0, a swap: token0 in by a gives
+ * reserve1 - getAmountOut(a) = a * 997 * r1 / (r0 * 1000 + a * 997); token0 out by b gives
+ * reserve1 + getAmountIn(b) = r1 * b * 1000 / ((r0 - b) * 997) + 1 (exact for the router's
+ * exact-in and exact-out swaps; otherwise near). kind 1, liquidity added or removed: reserve1 moves
+ * the same way by quote(|d0|) = |d0| * r1 / r0. False when the reserves do not allow one.
+ */
+static bool v2_predict(const uint8_t w[32], const uint8_t old[32], unsigned kind, uint8_t ret[32])
+{
+    uint32_t ow[8], nw[8], r0[8], r1[8], n0[8], a[8], t[8], u[8], v[8], p[8], lim[8];
+
+    w_to_limbs(old, ow);
+    w_to_limbs(w, nw);
+    w_field(ow, 0, 112, r0);
+    w_field(ow, 112, 112, r1);
+    w_field(nw, 0, 112, n0);
+    if (limbs_zero(r0) || limbs_zero(r1) || l_cmp(n0, r0) == 0)
+        return false;
+    memset(lim, 0, sizeof(lim));
+    lim[3] = 1u << 16; /* 2^112 */
+    if (l_cmp(n0, r0) > 0)
+        l_sub(n0, r0, a);
+    else
+        l_sub(r0, n0, a);
+    if (kind == 1) { /* quote */
+        l_mul(a, r1, t);
+        l_div(t, r0, u);
+        if (l_cmp(n0, r0) > 0) {
+            l_add(r1, u, p);
+        } else {
+            if (l_cmp(u, r1) > 0)
+                return false;
+            l_sub(r1, u, p);
+        }
+    } else if (l_cmp(n0, r0) > 0) { /* token0 in by a */
+        l_set(v, 997);
+        l_mul(a, v, t);  /* a * 997 */
+        l_mul(t, r1, u); /* a * 997 * r1 */
+        l_set(v, 1000);
+        l_mul(r0, v, v); /* r0 * 1000 */
+        l_add(v, t, v);  /* + a * 997 */
+        l_div(u, v, t);  /* getAmountOut */
+        if (l_cmp(t, r1) > 0)
+            return false;
+        l_sub(r1, t, p);
+    } else { /* token0 out by a (< r0, since reserve0 stays > 0 or n0 == 0 is refused below) */
+        if (limbs_zero(n0))
+            return false;
+        l_set(v, 1000);
+        l_mul(r1, a, t);
+        l_mul(t, v, t); /* r1 * b * 1000 */
+        l_set(v, 997);
+        l_mul(n0, v, u); /* (r0 - b) * 997 */
+        l_div(t, u, v);
+        l_set(u, 1);
+        l_add(v, u, v); /* getAmountIn */
+        l_add(r1, v, p);
+    }
+    if (l_cmp(p, lim) >= 0)
+        return false;
+    memset(ret, 0, 32);
+    limbs_to_w(p, ret);
+    return true;
+}
+
 /* One field of a V_PACK value: same as before, a new value of the chunk, old +/- a recent change,
- * or old +/- literal bytes. */
+ * old +/- literal bytes, or (reserve1) the Uniswap V2 rule's value +/- a small residual. */
 static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t old[32], const uint32_t *cx0)
 {
-    uint8_t nv[32] = {0}, ov[32], mag[32] = {0};
-    uint32_t t = P_DELTA, cx[3] = {f, cx0[0], cx0[1]};
+    uint8_t nv[32] = {0}, ov[32], mag[32] = {0}, pv[32];
+    uint32_t t = P_DELTA, cx[3] = {f, cx0[0], cx0[1]}, sw = 0;
     uint64_t v = 0;
     bool up = true;
 
@@ -1130,8 +1271,22 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
                     break;
                 }
         }
+        for (unsigned kind = 0; f == 1 && t == P_DELTA && kind < 2; kind++) {
+            uint8_t r[32];
+            uint64_t rv;
+            bool rup;
+            if (!v2_predict(w, old, kind, pv))
+                continue;
+            word_absdiff(nv, pv, r, &rup);
+            if (word_to_u64(r, &rv) && rv < SWAP_RESID_MAX && (t != P_SWAP || rv < v)) {
+                t = P_SWAP;
+                sw = kind;
+                v = rv;
+                up = rup;
+            }
+        }
     }
-    t = csym(s, F_PACK, 2, t, cx, 3);
+    t = csym(s, F_PACK, PACK_TYPE_BITS, t, cx, 3);
     switch (t) {
     case P_SAME:
         memcpy(nv, ov, 32);
@@ -1151,7 +1306,7 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
             return;
         }
         break;
-    default: {
+    case P_DELTA: {
         unsigned nlz = s->mode == M_ENC ? nlz_bytes(mag) : 0;
         up = csym(s, F_PACK + 3, 1, up, cx, 1);
         nlz = csym(s, F_PACK + 4, 6, nlz, cx, 1);
@@ -1165,7 +1320,29 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
             s->err = CANTOR_ERR_CORRUPT;
             return;
         }
+        break;
     }
+    case P_SWAP: {
+        uint32_t c2[2] = {1, cx0[0]};
+        sw = csym(s, F_PSWAP, 1, sw, c2, 2);
+        c2[0] = 2 + sw;
+        up = csym(s, F_PSWAP, 1, up, c2, 2);
+        c2[0] = 4 + sw * 2 + up;
+        v = cint(s, F_PSWAP, v, c2, 2);
+        if (f != 1 || !v2_predict(w, old, sw, pv)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return;
+        }
+        u64_to_word(v, mag);
+        if (!word_add(pv, mag, up, nv)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return;
+        }
+        break;
+    }
+    default:
+        s->err = CANTOR_ERR_CORRUPT;
+        return;
     }
     if (nlz_bytes(nv) < 32u - pack_len[f]) {
         s->err = CANTOR_ERR_CORRUPT;
