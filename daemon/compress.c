@@ -425,7 +425,7 @@ static enum cantor_err model_for(struct cantor_compress *c, const uint8_t want[3
         *ret_m = m;
         return CANTOR_OK;
     }
-    if (!err && alt && alt_len) {
+    if ((!err || err == CANTOR_ERR_UNKNOWN_MODEL) && alt && alt_len) {
         err = model_get_prefix(c, alt, alt_len, &m);
         if (!err && trained_before(m, first)) {
             *ret_m = m;
@@ -1305,7 +1305,7 @@ enum cantor_err cantor_compress_compact_step(struct cantor_compress *c, uint64_t
  */
 static enum cantor_err pack_one(struct cantor_compress *c, uint64_t first, size_t n, bool *ret_packed)
 {
-    struct cantor_chunk_info info, first_info;
+    struct cantor_chunk_info info, first_info = {0};
     struct cantor_store_batch *b = NULL;
     struct stat_change d = {0};
     struct cantor_buf out;
