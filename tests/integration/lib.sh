@@ -90,24 +90,17 @@ PY
 # $TMP/models) was trained only on blocks below the chunk's first: a chunk coded with a model that saw
 # its own blocks could only be decoded by someone who already has them (the bundle carries them).
 model_before() {
-    local prefix
+    local prefix first
     prefix=$(od -An -tx1 -j7 -N8 "$1" | tr -d ' \n')
     [ "$prefix" = 0000000000000000 ] && return 0 # raw: no model
+    read -r first _ < <(chunk_blocks "$1") || fail "$1: bad chunk header"
     mkdir -p "$TMP/models"
     [ -s "$TMP/models/$prefix" ] || curl -sf "$API/v1/models/0x$prefix" -o "$TMP/models/$prefix" ||
         fail "GET /v1/models/0x$prefix (named by $1)"
-    python3 - "$1" "$TMP/models/$prefix" <<'PY' || fail "$1: its model was trained on one of its blocks"
+    python3 - "$first" "$TMP/models/$prefix" <<'PY' || fail "$1: its model was trained on one of its blocks"
 import struct, sys
-c = open(sys.argv[1], "rb").read()
+first = int(sys.argv[1])
 b = open(sys.argv[2], "rb").read()
-pos = 15
-def varint():
-    global pos
-    v = s = 0
-    while True:
-        x = c[pos]; pos += 1; v |= (x & 0x7f) << s; s += 7
-        if not x & 0x80: return v
-first = varint()
 assert b[:4] == b"CMB1", "not a model bundle"
 n, = struct.unpack(">I", b[4:8])
 off = 8

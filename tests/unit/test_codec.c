@@ -1226,6 +1226,22 @@ static size_t cm_chunk_len(struct cantor_codec_model *m, struct cantor_delta *d)
     return n;
 }
 
+/*
+ * A coding rule pays: the delta make(false) builds, where the rule holds, codes (untrained model, round
+ * trips checked) more than `margin` bytes smaller than make(true), the same shape without it.
+ */
+static void assert_rule_pays(struct cantor_delta *(*make)(bool), size_t margin)
+{
+    struct cantor_codec_model *m;
+    size_t with, without;
+
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    with = cm_chunk_len(m, make(false));
+    without = cm_chunk_len(m, make(true));
+    ck_assert_msg(with + margin < without, "%zu bytes with the rule, %zu without", with, without);
+    cantor_codec_model_free(m);
+}
+
 static size_t rules_chunk_len(struct cantor_codec_model *m, int broken)
 {
     return cm_chunk_len(m, rules_delta(broken));
@@ -1378,29 +1394,14 @@ static struct cantor_delta *v2_delta(bool broken)
 /* reserve1 of a V2 pair costs a few bits when the swap or liquidity rule gives it (model tag /8). */
 START_TEST(test_v2_swap_rule)
 {
-    struct cantor_codec_model *m;
-    size_t good, broken;
-
-    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
-    good = cm_chunk_len(m, v2_delta(false)); /* round trips */
-    broken = cm_chunk_len(m, v2_delta(true));
-    ck_assert_msg(good + 40 * 3 < broken, "rule %zu bytes, no rule %zu", good, broken);
-    cantor_codec_model_free(m);
+    assert_rule_pays(v2_delta, 40 * 3);
 }
 END_TEST
 
 /* Round decimal amounts cost less than the same magnitudes with noise in their low digits. */
 START_TEST(test_decimal_values)
 {
-    struct cantor_codec_model *m;
-    size_t round, noisy;
-
-    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
-    round = cm_chunk_len(m, decimal_delta(false)); /* round trips, edges included */
-    noisy = cm_chunk_len(m, decimal_delta(true));
-    /* 256 magnitudes, each 9..18 decimal zeros shorter (21..42 bits) */
-    ck_assert_msg(round + 256 * 2 < noisy, "round %zu bytes, noisy %zu", round, noisy);
-    cantor_codec_model_free(m);
+    assert_rule_pays(decimal_delta, 256 * 2); /* 256 magnitudes, 9..18 decimal zeros shorter each */
 }
 END_TEST
 
@@ -1446,14 +1447,7 @@ static struct cantor_delta *struct_delta(bool random)
 /* Struct members in a mapping (S_MAPO) cost a few bytes each, not a 32-byte literal. */
 START_TEST(test_struct_members)
 {
-    struct cantor_codec_model *m;
-    size_t members, random;
-
-    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
-    members = cm_chunk_len(m, struct_delta(false));
-    random = cm_chunk_len(m, struct_delta(true));
-    ck_assert_msg(members + 120 * 24 < random, "struct members %zu bytes, random slots %zu", members, random);
-    cantor_codec_model_free(m);
+    assert_rule_pays(struct_delta, 120 * 24); /* 120 members, each a 32-byte literal without */
 }
 END_TEST
 
