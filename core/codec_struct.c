@@ -498,8 +498,9 @@ static unsigned bitlen64(uint64_t v)
 /*
  * People choose round decimal amounts (1 ETH, 20 tokens, 10^6 units) and gas prices were whole gwei
  * for years, so many values and changes end in decimal zeros: a factor 5^e that no binary context
- * sees. A magnitude is coded as (e, m), value = m * 10^e; the encoder strips every trailing zero (up
- * to DEC_MAX64 / DEC_MAXW), the decoder checks that the product fits.
+ * sees. A magnitude is coded as (e, m), value = m * 10^e; the encoder strips the trailing zeros when
+ * there are at least DEC_MIN (up to DEC_MAX64 / DEC_MAXW), the decoder accepts any e up to the
+ * maximum and checks that the product fits.
  */
 #define DEC_MAX64 19
 #define DEC_MAXW  63
