@@ -60,7 +60,8 @@ struct cantor_compress {
     uint8_t active[32], untrained[32];
     uint8_t coder[32];     /* what stored chunks depend on besides their model: see coder_id() */
     bool compact_force;    /* the compaction range must be re-encoded whatever the chunks (migrate_coder) */
-    uint64_t trained_head; /* the head at the last training, promoted or not (0: none yet) */
+    uint64_t trained_head; /* the head at the last training (promoted or not) or promotion */
+    bool train_tried;      /* trained_head is set: a training ran, or the active model was loaded */
     struct cantor_compress_stats st;
     struct stat_change rb; /* what the pending rollback does to the stored chunks */
     bool rb_set;
@@ -906,6 +907,7 @@ static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_mo
     cache_insert(c, hash, m);
     memcpy(c->active, hash, 32);
     c->trained_head = head;
+    c->train_tried = true;
     memcpy(c->st.active_model, hash, 32);
     c->st.trained = true;
     c->st.promotions++;
@@ -919,7 +921,7 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
 {
     struct cantor_store_stats ss;
     struct cantor_codec_model *m = NULL, *am = NULL;
-    uint64_t head = 0, first, k, hold, every, *blocks = NULL, new_b = 0, old_b = 0, raw_b = 0;
+    uint64_t head = 0, first, k, hold, *blocks = NULL, new_b = 0, old_b = 0, raw_b = 0;
     uint8_t hash[32];
     bool empty = true, due;
     size_t n;
@@ -939,14 +941,10 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
     if (head < first)
         return CANTOR_OK;
     pthread_mutex_lock(&c->lock);
-    /* again after as many new blocks as the last training had (64, 128, 256 with the defaults), then
-     * every retrain_every: a new store's first models see few blocks and code the next ones. A training
-     * that was not promoted waits the same (trained_head is set either way). */
-    every = c->o.retrain_every;
-    if (c->trained_head >= first && c->trained_head - first + 1 < every)
-        every = c->trained_head - first + 1;
+    /* every retrain_every blocks after the last training, promoted or not: a model that does not beat
+     * the active one is not trained again on every wake-up */
     due = force || (head - first + 1 >= c->o.train_blocks &&
-                    (c->trained_head < first || head >= c->trained_head + every));
+                    (!c->train_tried || head >= c->trained_head + c->o.retrain_every));
     pthread_mutex_unlock(&c->lock);
     k = head - first + 1;
     if (!due || k < 2)
@@ -977,8 +975,10 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
         c->st.last_holdout_new = new_b;
         c->st.last_holdout_old = old_b;
         c->st.last_loss = raw_b ? 8.0 * (double)new_b / (double)raw_b : 0;
-        if (!err && !(new_b < old_b))
+        if (!err && !(new_b < old_b)) {
             c->trained_head = head; /* not better: wait as long as after a promotion */
+            c->train_tried = true;
+        }
         pthread_mutex_unlock(&c->lock);
     }
     if (err)
@@ -1583,6 +1583,7 @@ static void load_state(struct cantor_compress *c)
             cache_insert(c, v, m);
             memcpy(c->active, v, 32);
             c->trained_head = cantor_be64_get(v + 32);
+            c->train_tried = true;
             c->st.trained = true;
         }
     }

@@ -164,7 +164,7 @@ const struct cantor_opt cantor_config_table[] = {
     {"store_retention", NULL, NULL, G_STORE, CANTOR_OPT_INT, OFF(store_retention), "0", 0, 1000000000,
      NULL, false, false, NULL, "Blocks of history to keep; 0 keeps everything."},
     {"compress_train_blocks", NULL, NULL, G_STORE, CANTOR_OPT_INT, OFF(compress_train_blocks), "64", 2, 1024, NULL,
-     false, false, NULL, "Followed blocks before the first codec model is trained (then after as many new blocks as the last training had: 128, 256, ... up to every 256)."},
+     false, false, NULL, "Followed blocks before the first codec model is trained (then every 256 new blocks)."},
     {"compress_blocks_per_chunk", NULL, NULL, G_STORE, CANTOR_OPT_INT, OFF(compress_blocks_per_chunk), "16", 1, 64,
      NULL, false, false, NULL,
      "Final blocks are stored this many to a chunk (one per block until final); 1 keeps one chunk per block."},
