@@ -123,7 +123,7 @@ enum cantor_err cantor_buf_read_file(struct cantor_buf *b, const char *path)
     int saved;
     enum cantor_err err = CANTOR_OK;
 
-    f = fopen(path, "rb");
+    f = fopen(path, "rbe"); /* e: not inherited by a child the process may start */
     if (!f)
         return CANTOR_ERR_IO;
     if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {

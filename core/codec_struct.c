@@ -1084,29 +1084,11 @@ static void w_field(const uint32_t w[8], unsigned lo, unsigned n, uint32_t out[8
 /* q = (a << 112) / d, d != 0, a < 2^112 (the quotient fits 224 bits) */
 static void uq_div(const uint32_t a[8], const uint32_t d[8], uint32_t q[8])
 {
-    uint32_t r[8] = {0};
+    uint32_t n[8] = {0};
 
-    memset(q, 0, 8 * sizeof(uint32_t));
-    for (int bit = 223; bit >= 0; bit--) {
-        int src = bit - 112, ge = 1;
-        for (int i = 7; i > 0; i--)
-            r[i] = r[i] << 1 | r[i - 1] >> 31;
-        r[0] = r[0] << 1 | (src >= 0 ? a[src / 32] >> (src % 32) & 1 : 0);
-        for (int i = 7; i >= 0; i--)
-            if (r[i] != d[i]) {
-                ge = r[i] > d[i];
-                break;
-            }
-        if (ge) {
-            uint64_t borrow = 0;
-            for (int i = 0; i < 8; i++) {
-                uint64_t x = (uint64_t)r[i] - d[i] - borrow;
-                r[i] = (uint32_t)x;
-                borrow = x >> 63;
-            }
-            q[bit / 32] |= 1u << (bit % 32);
-        }
-    }
+    for (int i = 0; i < 5; i++) /* 112 = 3 limbs and 16 bits */
+        n[i + 3] = a[i] << 16 | (i ? a[i - 1] >> 16 : 0);
+    l_div(n, d, q);
 }
 
 static bool limbs_zero(const uint32_t a[8])

@@ -198,12 +198,10 @@ static enum cantor_err delta_root(const char *number, const char *path)
     struct cantor_buf text;
     struct cantor_delta *d = NULL;
     struct cantor_merkle_tree *t = NULL;
-    uint8_t chunk[65536], root[CANTOR_HASH_LEN];
+    uint8_t root[CANTOR_HASH_LEN];
     char hex[2 * CANTOR_HASH_LEN + 3], *end = NULL;
     unsigned long long n;
-    size_t got;
     enum cantor_err err = CANTOR_OK;
-    FILE *f = NULL;
 
     cantor_buf_init(&text, CANTOR_DELTA_MAX_JSON_LINES);
     n = strtoull(number, &end, 10);
@@ -211,15 +209,7 @@ static enum cantor_err delta_root(const char *number, const char *path)
         err = CANTOR_ERR_INVALID;
         goto out;
     }
-    f = fopen(path, "rb");
-    if (!f) {
-        err = CANTOR_ERR_IO;
-        goto out;
-    }
-    while (!err && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        err = cantor_buf_append(&text, chunk, got);
-    if (!err && ferror(f))
-        err = CANTOR_ERR_IO;
+    err = cantor_buf_read_file(&text, path);
     if (!err)
         err = cantor_delta_from_json_lines((const char *)text.data, text.len, n, &d);
     if (!err && d->n_entries == 0) {
@@ -234,8 +224,6 @@ static enum cantor_err delta_root(const char *number, const char *path)
         printf("%s\n", hex);
     }
 out:
-    if (f)
-        fclose(f);
     cantor_merkle_tree_free(t);
     cantor_delta_free(d);
     cantor_buf_release(&text);

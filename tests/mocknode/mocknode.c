@@ -304,19 +304,10 @@ static enum cantor_err add_pair(struct cantor_mocknode *m, json_t *req, json_t *
 static enum cantor_err read_file(const char *path, char **ret_text, size_t *ret_len)
 {
     struct cantor_buf b;
-    char chunk[65536];
-    enum cantor_err err = CANTOR_OK;
-    size_t n;
-    FILE *f = fopen(path, "re");
+    enum cantor_err err;
 
-    if (!f)
-        return CANTOR_ERR_IO;
     cantor_buf_init(&b, MAX_FILE);
-    while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        err = cantor_buf_append(&b, chunk, n);
-    if (!err && ferror(f))
-        err = CANTOR_ERR_IO;
-    fclose(f);
+    err = cantor_buf_read_file(&b, path);
     if (err) {
         cantor_buf_release(&b);
         return err;

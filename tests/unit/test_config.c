@@ -480,20 +480,13 @@ static void check_repo_file(const char *rel, enum cantor_err (*gen)(struct canto
     const char *root = getenv("CANTOR_SOURCE_ROOT");
     char path[4096];
     struct cantor_buf want, have;
-    FILE *f;
-    uint8_t tmp[4096];
-    size_t n;
 
     ck_assert_msg(root != NULL, "CANTOR_SOURCE_ROOT is not set (run through meson test)");
     snprintf(path, sizeof(path), "%s/%s", root, rel);
     cantor_buf_init(&want, 1 << 20);
     cantor_buf_init(&have, 1 << 20);
     ck_assert_int_eq(gen(&want), CANTOR_OK);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        ck_assert_int_eq(cantor_buf_append(&have, tmp, n), CANTOR_OK);
-    fclose(f);
+    ck_assert_msg(cantor_buf_read_file(&have, path) == CANTOR_OK, "cannot read %s", path);
     ck_assert_msg(have.len == want.len && memcmp(have.data, want.data, want.len) == 0,
                   "%s differs from what the option table generates: regenerate it with cantord %s", rel,
                   strstr(rel, ".md") ? "--gen-docs" : "--gen-conf");

@@ -20,16 +20,10 @@ const char *tu_data_path(const char *rel)
 uint8_t *tu_read_data(const char *rel, size_t *ret_len)
 {
     const char *path = tu_data_path(rel);
-    FILE *f = fopen(path, "rb");
     struct cantor_buf b;
-    uint8_t tmp[65536];
-    size_t n;
 
-    ck_assert_msg(f != NULL, "cannot open %s", path);
     cantor_buf_init(&b, 0);
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        ck_assert(cantor_buf_append(&b, tmp, n) == 0);
-    fclose(f);
+    ck_assert_msg(cantor_buf_read_file(&b, path) == CANTOR_OK, "cannot read %s", path);
     return cantor_buf_detach(&b, ret_len);
 }
 
