@@ -8,7 +8,7 @@
 # packing are done, every stored chunk (GET /v1/chunks/N) and every block's own chunk
 # (GET /v1/blocks/N/compressed) is fetched and decoded (POST /v1/decompress), and compared with
 #   zstd -19 per block (the same random access as a one-block chunk) and zstd -19 --long over the
-#   whole run. Every chunk must name a model trained only on blocks below its own (model_before).
+#   whole run. Every chunk must name a model trained on none of its blocks (model_not_own).
 # Prints one JSON line. Uses the integration helpers (127.0.0.1, random ports, temp dir torn down).
 . "$(dirname "$0")/../tests/integration/lib.sh"
 BLOCKS=${2:-200}
@@ -33,7 +33,7 @@ mkdir -p "$TMP/b"
 single=0
 for ((n = 0; n <= head; n++)); do
     curl -sf "$API/v1/blocks/$n/compressed" -o "$TMP/b/$n.chunk" || fail "chunk $n"
-    model_before "$TMP/b/$n.chunk"
+    model_not_own "$TMP/b/$n.chunk"
     curl -sf -X POST --data-binary "@$TMP/b/$n.chunk" "$API/v1/decompress" -o "$TMP/b/$n.raw" || fail "decode $n"
     single=$((single + $(stat -c %s "$TMP/b/$n.chunk")))
     zstd -q -19 -f "$TMP/b/$n.raw" -o "$TMP/b/$n.zst"
@@ -45,7 +45,7 @@ n=0
 while [ "$n" -le "$head" ]; do
     curl -sf "$API/v1/chunks/$n" -o "$TMP/s.chunk" || fail "stored chunk of block $n"
     read -r _ last < <(chunk_blocks "$TMP/s.chunk") || fail "stored chunk of block $n: bad header"
-    model_before "$TMP/s.chunk"
+    model_not_own "$TMP/s.chunk"
     curl -sf -X POST --data-binary "@$TMP/s.chunk" "$API/v1/decompress" -o "$TMP/s.raw" || fail "decode stored $n"
     for ((k = n; k <= last; k++)); do cat "$TMP/b/$k.raw"; done | cmp -s - "$TMP/s.raw" ||
         fail "stored chunk of blocks $n..$last decodes to other bytes"

@@ -79,6 +79,7 @@ void cantor_codec_model_free(struct cantor_codec_model *m)
     free(m->rdone_lim);
     cantor_kmap_release(&m->deep);
     free(m->kmemo_val);
+    free(m->train_blocks);
     free(m);
 }
 
@@ -247,6 +248,35 @@ out:
     return err;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Which blocks m learned from, for cantor_codec_model_trained_on(): sorted, each once. */
+static enum cantor_err note_train_blocks(struct cantor_codec_model *m,
+                                         const struct cantor_delta *const *deltas, size_t n)
+{
+    uint64_t *b = malloc(n * sizeof(*b));
+    size_t k = 0;
+
+    if (!b)
+        return CANTOR_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        b[i] = deltas[i]->block_number;
+    qsort(b, n, sizeof(*b), cmp_u64);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || b[i] != b[k - 1])
+            b[k++] = b[i];
+    free(m->train_blocks);
+    m->train_blocks = b;
+    m->n_train_blocks = k;
+    m->trained = true;
+    return CANTOR_OK;
+}
+
 enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
                                          const struct cantor_delta *const *deltas, size_t n)
 {
@@ -286,11 +316,8 @@ enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
         err = cantor_cm_snapshot(m->cm);
     if (!err)
         model_rehash(m);
-    for (size_t i = 0; i < n && !err; i++)
-        if (!m->trained || deltas[i]->block_number > m->train_through) {
-            m->trained = true;
-            m->train_through = deltas[i]->block_number;
-        }
+    if (!err)
+        err = note_train_blocks(m, deltas, n);
     for (size_t i = 0; i < n; i++)
         cantor_buf_release(&samples[i]);
     free(samples);
@@ -302,8 +329,25 @@ bool cantor_codec_model_trained_through(const struct cantor_codec_model *m, uint
     if (!m || !m->trained)
         return false;
     if (ret_block)
-        *ret_block = m->train_through;
+        *ret_block = m->train_blocks[m->n_train_blocks - 1];
     return true;
+}
+
+bool cantor_codec_model_trained_on(const struct cantor_codec_model *m, uint64_t first, uint64_t last)
+{
+    size_t lo = 0, hi;
+
+    if (!m || !m->trained || first > last)
+        return false;
+    hi = m->n_train_blocks;
+    while (lo < hi) { /* the first training block >= first */
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->train_blocks[mid] < first)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->n_train_blocks && m->train_blocks[lo] <= last;
 }
 
 /* ---------------- warm context ---------------- */

@@ -90,11 +90,15 @@ enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
                                          const struct cantor_delta *const *deltas, size_t n);
 void cantor_codec_model_hash(const struct cantor_codec_model *m, uint8_t out[32]);
 /*
- * The highest block number among the deltas m was trained on (false: untrained). A chunk of block n
- * may only use a model trained on blocks below n: a model that saw the block it codes is rebuilt only
- * from that very block (its bundle carries it), and would flatter every figure.
+ * The blocks a model was trained on. A chunk may only use a model that was not trained on any of its
+ * blocks: such a model is rebuilt only from those very blocks (its bundle carries them), and would
+ * flatter every figure. A model trained on later blocks may code earlier ones (like a dictionary
+ * trained on other blocks).
+ * trained_through: the highest block number among its deltas (false: untrained).
+ * trained_on: whether one of its deltas is of a block in first..last (false for an untrained model).
  */
 bool cantor_codec_model_trained_through(const struct cantor_codec_model *m, uint64_t *ret_block);
+bool cantor_codec_model_trained_on(const struct cantor_codec_model *m, uint64_t first, uint64_t last);
 
 /*
  * Model bundle (core/codec_bundle.c, docs/formats.md "Model bundle"): what a client needs to rebuild a

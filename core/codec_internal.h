@@ -199,8 +199,9 @@ struct cantor_codec_model {
      * searches indexes >= 10; encoder-only (the decoder reads (key, index) from the stream) */
     struct cantor_kmap deep;
     uint8_t hash[32];
-    bool trained;                      /* trained on at least one delta */
-    uint64_t train_through;            /* the highest block number of those deltas */
+    bool trained;           /* trained on at least one delta */
+    uint64_t *train_blocks; /* the block numbers of those deltas, sorted, distinct */
+    size_t n_train_blocks;
     struct cantor_codec_breakdown *bd; /* not owned; NULL: no accounting */
     /* set by codec.c while a warm stream's carried CM state is swapped in: struct_encode/decode
      * then code from that state instead of resetting to the prior */

@@ -400,35 +400,34 @@ static enum cantor_err model_get_prefix(struct cantor_compress *c, const uint8_t
     return err ? err : model_get(c, hash, ret_m);
 }
 
-/* Whether m may code a chunk whose first block is `first`: trained only on blocks below it. */
-static bool trained_before(const struct cantor_codec_model *m, uint64_t first)
+/* Whether m may code a chunk of blocks first..last: it was trained on none of them. */
+static bool may_code(const struct cantor_codec_model *m, uint64_t first, uint64_t last)
 {
-    uint64_t last = 0;
-
-    return !cantor_codec_model_trained_through(m, &last) || last < first;
+    return !cantor_codec_model_trained_on(m, first, last);
 }
 
 /*
- * Called with c->lock held: the model to code a chunk that starts at block `first` with. `want` when
- * it was trained only on blocks below first; else the model named by prefix `alt` (the chunk the
- * blocks are stored in now; NULL: none) when that one was; else the untrained model. A model trained
- * on a block it codes would need that very block to be rebuilt (its bundle carries it): after a
- * promotion, compaction and packing reach back over blocks the new model was trained on.
+ * Called with c->lock held: the model to code a chunk of blocks first..last with. `want` when it was
+ * trained on none of them; else the model named by prefix `alt` (the chunk the blocks are stored in
+ * now; NULL: none) when that one was not; else the untrained model. A model trained on a block it
+ * codes would need that very block to be rebuilt (its bundle carries it): after a promotion,
+ * compaction and packing reach over blocks the new model was trained on.
  */
 static enum cantor_err model_for(struct cantor_compress *c, const uint8_t want[32], const uint8_t *alt,
-                                 size_t alt_len, uint64_t first, struct cantor_codec_model **ret_m)
+                                 size_t alt_len, uint64_t first, uint64_t last,
+                                 struct cantor_codec_model **ret_m)
 {
     struct cantor_codec_model *m = NULL;
     uint8_t untrained[32];
     enum cantor_err err = model_get(c, want, &m);
 
-    if (!err && trained_before(m, first)) {
+    if (!err && may_code(m, first, last)) {
         *ret_m = m;
         return CANTOR_OK;
     }
     if ((!err || err == CANTOR_ERR_UNKNOWN_MODEL) && alt && alt_len) {
         err = model_get_prefix(c, alt, alt_len, &m);
-        if (!err && trained_before(m, first)) {
+        if (!err && may_code(m, first, last)) {
             *ret_m = m;
             return CANTOR_OK;
         }
@@ -623,7 +622,7 @@ enum cantor_err cantor_compress_encode_range(struct cantor_compress *c, uint64_t
         err = cantor_codec_ctx_new(&ctx);
     if (!err) {
         pthread_mutex_lock(&c->lock);
-        err = model_for(c, c->active, NULL, 0, first, &m);
+        err = model_for(c, c->active, NULL, 0, first, first + count - 1, &m);
         if (!err)
             err = cantor_codec_compress_blocks(m, ctx, NULL, (const uint8_t *const *)raw, len, (size_t)count,
                                                out, NULL);
@@ -695,7 +694,8 @@ static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *m
         return CANTOR_ERR_NOMEM;
     cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
     pthread_mutex_lock(&c->lock);
-    err = model_for(c, c->active, NULL, 0, meta->number, &m); /* after a deep reorg it may not be */
+    err = model_for(c, c->active, NULL, 0, meta->number, meta->number,
+                    &m); /* after a deep reorg it may not be */
     if (!err)
         err = encode_block(c, m, meta->number, canonical, canonical_len, &out, &p->codec);
     pthread_mutex_unlock(&c->lock);
@@ -780,7 +780,7 @@ static enum cantor_err hook_rollback(void *arg, struct cantor_store_batch *b, ui
         goto out; /* no chunk of this block (or an unreadable one, counted by nobody) */
     stat_chunk(&d, &info, len, -1);
     if (first < block) /* the active model, or the packed chunk's when the active one saw these blocks */
-        err = model_for(c, c->active, info.model_hash, info.model_hash_len, first, &m);
+        err = model_for(c, c->active, info.model_hash, info.model_hash_len, first, block - 1, &m);
     for (uint64_t n = first; n < block && !err; n++) {
         err = encode_stored(c, m, n, &out, NULL);
         if (!err)
@@ -869,10 +869,42 @@ static enum cantor_err save_compact(struct cantor_store_batch *b, uint64_t next,
                                   force ? 49 : 48);
 }
 
+static enum cantor_err stored_chunk(struct cantor_compress *c, uint64_t n, uint64_t *ret_first,
+                                    uint8_t **ret_chunk, size_t *ret_len, struct cantor_chunk_info *ret_info);
+
+/*
+ * Whether the stored chunks from block `first` on are still coded with the untrained model, and if so
+ * the last block of that run (*ret_last; at most MAX_PACK_SCAN chunks are read). The first model is
+ * trained on the first blocks followed, so it may not code them, and neither may any later model
+ * whose training starts there: they keep the untrained model until a training leaves them out.
+ */
+static bool untrained_run(struct cantor_compress *c, uint64_t first, uint64_t head, uint64_t *ret_last)
+{
+    struct cantor_chunk_info info;
+    uint64_t n = first, at = 0;
+    uint8_t *chunk = NULL;
+    size_t len = 0;
+    bool any = false;
+
+    for (unsigned i = 0; i < MAX_PACK_SCAN && n <= head; i++) {
+        if (stored_chunk(c, n, &at, &chunk, &len, &info) != CANTOR_OK)
+            break;
+        free(chunk);
+        chunk = NULL;
+        if (!info.header_len || !info.model_hash_len ||
+            memcmp(info.model_hash, c->untrained, info.model_hash_len) != 0)
+            break;
+        *ret_last = info.last_block;
+        any = true;
+        n = info.last_block + 1;
+    }
+    return any;
+}
+
 /* Register the version and make it active, with the compaction range, in one batch. */
 static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_model *m,
                                const uint8_t hash[32], const uint64_t *blocks, size_t n, uint64_t head,
-                               uint64_t first)
+                               uint64_t first, bool backfill)
 {
     struct cantor_store_batch *b = NULL;
     uint8_t *rec = NULL, act[40];
@@ -884,8 +916,9 @@ static enum cantor_err promote(struct cantor_compress *c, struct cantor_codec_mo
     force = c->compact_force; /* a re-encoding of another coder's chunks goes on over the new range */
     pthread_mutex_unlock(&c->lock);
     /* the new model may not code the blocks it was trained on (model_for): compaction starts after
-     * them, unless another coder's chunks are still to be replaced */
-    if (!force && n && blocks[n - 1] >= first)
+     * them, unless another coder's chunks are still to be replaced, or the model was trained after the
+     * first chunks that are still untrained (backfill: compaction skips its training blocks) */
+    if (!force && !backfill && n && blocks[n - 1] >= first)
         first = blocks[n - 1] + 1;
     if (!err)
         err = cantor_store_batch_new(c->store, &b);
@@ -921,9 +954,9 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
 {
     struct cantor_store_stats ss;
     struct cantor_codec_model *m = NULL, *am = NULL;
-    uint64_t head = 0, first, k, hold, *blocks = NULL, new_b = 0, old_b = 0, raw_b = 0;
+    uint64_t head = 0, first, start, ul = 0, k, hold, *blocks = NULL, new_b = 0, old_b = 0, raw_b = 0;
     uint8_t hash[32];
-    bool empty = true, due;
+    bool empty = true, due, backfill = false;
     size_t n;
     enum cantor_err err;
 
@@ -946,9 +979,19 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
     due = force || (head - first + 1 >= c->o.train_blocks &&
                     (!c->train_tried || head >= c->trained_head + c->o.retrain_every));
     pthread_mutex_unlock(&c->lock);
-    k = head - first + 1;
-    if (!due || k < 2)
+    if (!due || head - first + 1 < 2)
         return CANTOR_OK;
+    /* The first chunks are still untrained (every model so far learned from them): once enough blocks
+     * follow them, train on those only, so that the new model may re-code them (promote). */
+    start = first;
+    pthread_mutex_lock(&c->lock);
+    backfill = memcmp(c->active, c->untrained, 32) != 0;
+    pthread_mutex_unlock(&c->lock);
+    if (backfill && untrained_run(c, first, head, &ul) && ul < head && head - ul >= 2 &&
+        head - ul >= c->o.train_blocks)
+        start = ul + 1;
+    backfill = start > first;
+    k = head - start + 1;
     if (k > CANTOR_COMPRESS_MAX_TRAIN_BLOCKS)
         k = CANTOR_COMPRESS_MAX_TRAIN_BLOCKS;
     hold = k / 5 ? k / 5 : 1;
@@ -983,11 +1026,12 @@ enum cantor_err cantor_compress_train_step(struct cantor_compress *c, bool force
     }
     if (err)
         goto out;
-    log_info("compress", "trained on blocks %llu..%llu: held-out %llu bytes (active model: %llu)",
-             (unsigned long long)blocks[0], (unsigned long long)blocks[n - 1], (unsigned long long)new_b,
-             (unsigned long long)old_b);
+    log_info("compress", "trained on blocks %llu..%llu%s: held-out %llu bytes (active model: %llu)",
+             (unsigned long long)blocks[0], (unsigned long long)blocks[n - 1],
+             backfill ? " (after the untrained first chunks, to re-code them)" : "",
+             (unsigned long long)new_b, (unsigned long long)old_b);
     if (new_b < old_b) {
-        err = promote(c, m, hash, blocks, n, head, first);
+        err = promote(c, m, hash, blocks, n, head, first, backfill);
         m = NULL; /* owned by the cache now (or freed by cache_insert) */
         if (!err && ret_promoted)
             *ret_promoted = true;
@@ -1040,7 +1084,7 @@ static enum cantor_err recode(struct cantor_compress *c, uint64_t first, size_t 
         goto out;
     pthread_mutex_lock(&c->lock);
     err = model_for(c, target, cur && cur->codec != CANTOR_CODEC_RAW ? cur->model_hash : NULL,
-                    cur ? cur->model_hash_len : 0, first, &m);
+                    cur ? cur->model_hash_len : 0, first, first + n - 1, &m);
     if (!err)
         err = encode_blocks(c, m, first, (const uint8_t *const *)raws, lens, n, out, ret_codec);
     /* Never replace chunks by one that does not decode back to the same canonical bytes. */
@@ -1096,6 +1140,19 @@ static enum cantor_err commit_rewrite(struct cantor_compress *c, struct cantor_s
     return err;
 }
 
+/* Whether model `target` may code the blocks of chunk info (false also when it cannot be had). */
+static bool target_may_code(struct cantor_compress *c, const uint8_t target[32],
+                            const struct cantor_chunk_info *info)
+{
+    struct cantor_codec_model *m = NULL;
+    bool ok;
+
+    pthread_mutex_lock(&c->lock);
+    ok = model_get(c, target, &m) == CANTOR_OK && may_code(m, info->first_block, info->last_block);
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
 /* Re-encode the chunk stored under `block` (one block or several) with the target model. */
 static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, const uint8_t target[32],
                                    bool force, bool *ret_replaced)
@@ -1122,6 +1179,8 @@ static enum cantor_err compact_one(struct cantor_compress *c, uint64_t block, co
         goto out; /* already coded with the target */
     if (!err)
         stale = force || chunk_model_stale(c, &info);
+    if (!err && !stale && !target_may_code(c, target, &info))
+        goto out; /* the target learned from these blocks: recode would fall back to their model */
     if (!err)
         err = recode(c, block, (size_t)(info.last_block - info.first_block) + 1, target, &info, &out, NULL);
     if (err == CANTOR_ERR_NOT_FOUND) {
@@ -1234,7 +1293,7 @@ enum cantor_err cantor_compress_get_chunk(struct cantor_compress *c, uint64_t n,
     cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
     pthread_mutex_lock(&c->lock);
     err = model_for(c, c->active, info.codec == CANTOR_CODEC_RAW ? NULL : info.model_hash,
-                    info.model_hash_len, n, &m);
+                    info.model_hash_len, n, n, &m);
     if (!err)
         err = encode_stored(c, m, n, &out, NULL);
     pthread_mutex_unlock(&c->lock);

@@ -86,28 +86,28 @@ print(first, first + span)
 PY
 }
 
-# model_before FILE : fail unless the model the chunk FILE names (GET /v1/models/0x<prefix>, cached in
-# $TMP/models) was trained only on blocks below the chunk's first: a chunk coded with a model that saw
-# its own blocks could only be decoded by someone who already has them (the bundle carries them).
-model_before() {
-    local prefix first
+# model_not_own FILE : fail unless the model the chunk FILE names (GET /v1/models/0x<prefix>, cached in
+# $TMP/models) was trained on none of the chunk's blocks: a chunk coded with a model that saw its own
+# blocks could only be decoded by someone who already has them (the bundle carries them).
+model_not_own() {
+    local prefix first last
     prefix=$(od -An -tx1 -j7 -N8 "$1" | tr -d ' \n')
     [ "$prefix" = 0000000000000000 ] && return 0 # raw: no model
-    read -r first _ < <(chunk_blocks "$1") || fail "$1: bad chunk header"
+    read -r first last < <(chunk_blocks "$1") || fail "$1: bad chunk header"
     mkdir -p "$TMP/models"
     [ -s "$TMP/models/$prefix" ] || curl -sf "$API/v1/models/0x$prefix" -o "$TMP/models/$prefix" ||
         fail "GET /v1/models/0x$prefix (named by $1)"
-    python3 - "$first" "$TMP/models/$prefix" <<'PY' || fail "$1: its model was trained on one of its blocks"
+    python3 - "$first" "$last" "$TMP/models/$prefix" <<'PY' || fail "$1: its model was trained on one of its blocks"
 import struct, sys
-first = int(sys.argv[1])
-b = open(sys.argv[2], "rb").read()
+first, last = int(sys.argv[1]), int(sys.argv[2])
+b = open(sys.argv[3], "rb").read()
 assert b[:4] == b"CMB1", "not a model bundle"
 n, = struct.unpack(">I", b[4:8])
 off = 8
 for _ in range(n):
     blk, ln = struct.unpack(">QI", b[off:off + 12])
-    if blk >= first:
-        sys.exit(f"chunk of block {first}: its model was trained on block {blk}")
+    if first <= blk <= last:
+        sys.exit(f"chunk of blocks {first}..{last}: its model was trained on block {blk}")
     off += 12 + ln
 PY
 }

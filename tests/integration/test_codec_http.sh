@@ -7,7 +7,7 @@
 # unknown-model chunks must get a 400 that says which. Final blocks are packed 4 to a stored chunk
 # here (compress_blocks_per_chunk=4, compress_pack_depth=4): every block is still served alone, and
 # GET /v1/chunks/N returns the stored chunk of several blocks, which the daemon decodes to all of them.
-# No chunk names a model trained on one of its own blocks (model_before).
+# No chunk names a model trained on one of its own blocks (model_not_own).
 . "$(dirname "$0")/lib.sh"
 
 CANTOR=$BUILD/daemon/cantor
@@ -36,7 +36,7 @@ mkdir -p "$TMP/c"
 fetch_block() {
     local n=$1
     curl -sf "$API/v1/blocks/$n/compressed" -o "$TMP/c/$n.chunk" || fail "GET compressed $n"
-    model_before "$TMP/c/$n.chunk"
+    model_not_own "$TMP/c/$n.chunk"
     curl -sf -X POST --data-binary "@$TMP/c/$n.chunk" "$API/v1/decompress" -o "$TMP/c/$n.raw" ||
         fail "POST /v1/decompress of block $n"
     curl -sf -X POST --data-binary "@$TMP/c/$n.chunk" "$API/v1/decompress?format=json" -o "$TMP/c/$n.json" ||
@@ -112,14 +112,14 @@ log "a two-block chunk decodes (bytes and JSON); one naming a third block it lac
 # GET /v1/blocks/{n}/compressed?count=K: blocks n .. n+K-1 in one self-contained chunk, decoded
 # offline with the model bundle alone and by the daemon, and smaller than the K blocks' cold chunks.
 # It starts after the active model's training blocks, so it is coded with that model (a range over
-# them gets a model trained before them: model_before).
+# them gets a model not trained on them: model_not_own).
 rs=$(($(curl -sf "$API/v1/compression/stats" | jq -r .lastTraining.lastLastBlock) + 1))
 rk=$((head - rs + 1 < 16 ? head - rs + 1 : 16))
 re=$((rs + rk - 1))
 [ "$rk" -ge 4 ] || fail "the model was trained on blocks up to $((rs - 1)) of $head: no range after them"
 curl -sf "$API/v1/blocks/$rs/compressed?count=$rk" -o "$TMP/range.chunk" ||
     fail "GET /v1/blocks/$rs/compressed?count=$rk"
-model_before "$TMP/range.chunk"
+model_not_own "$TMP/range.chunk"
 [ "$(od -An -tx1 -j7 -N8 "$TMP/range.chunk" | tr -d ' \n')" = "${active:2:16}" ] ||
     fail "the range chunk of blocks $rs..$re does not name the active model"
 cold=0
@@ -154,7 +154,7 @@ walk_stored() { # LAST: walks blocks 0..LAST; needs $TMP/c/N.raw of each; sets c
         curl -sf "$API/v1/chunks/$n" -o "$TMP/s.chunk" || fail "GET /v1/chunks/$n"
         read -r first last < <(chunk_blocks "$TMP/s.chunk") || fail "chunk of block $n: bad header"
         [ "$first" -le "$n" ] && [ "$last" -ge "$n" ] || fail "GET /v1/chunks/$n gave blocks $first..$last"
-        model_before "$TMP/s.chunk"
+        model_not_own "$TMP/s.chunk"
         : >"$TMP/s.want"
         for ((k = first; k <= last; k++)); do cat "$TMP/c/$k.raw" >>"$TMP/s.want"; done
         curl -sf -X POST --data-binary "@$TMP/s.chunk" "$API/v1/decompress" -o "$TMP/s.raw" ||

@@ -168,7 +168,42 @@ START_TEST(test_trained_through)
     m = trained_model();
     ck_assert(cantor_codec_model_trained_through(m, &b));
     ck_assert_uint_eq(b, 6452018); /* test_04 */
+    ck_assert(cantor_codec_model_trained_on(m, 6452018, 6452018));
+    ck_assert(cantor_codec_model_trained_on(m, 0, UINT64_MAX));
+    ck_assert(!cantor_codec_model_trained_on(m, 6452019, UINT64_MAX));
+    ck_assert(!cantor_codec_model_trained_on(m, 6452018, 6452017)); /* empty range */
     cantor_codec_model_free(m);
+}
+END_TEST
+
+static struct cantor_delta *synthetic(void);
+
+/* trained_on is exact: blocks between two training blocks (or before or after them) are not. */
+START_TEST(test_trained_on)
+{
+    struct cantor_codec_model *m;
+    struct cantor_delta *d[4];
+    static const uint64_t nums[4] = {90, 10, 50, 10};
+
+    for (size_t i = 0; i < 4; i++) {
+        d[i] = synthetic();
+        d[i]->block_number = nums[i];
+    }
+    ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
+    ck_assert(!cantor_codec_model_trained_on(m, 0, UINT64_MAX)); /* untrained */
+    ck_assert_int_eq(cantor_codec_model_train(m, (const struct cantor_delta *const *)d, 4), CANTOR_OK);
+    ck_assert(!cantor_codec_model_trained_on(m, 0, 9));
+    ck_assert(cantor_codec_model_trained_on(m, 0, 10));
+    ck_assert(!cantor_codec_model_trained_on(m, 11, 49));
+    ck_assert(cantor_codec_model_trained_on(m, 11, 50));
+    ck_assert(cantor_codec_model_trained_on(m, 50, 89));
+    ck_assert(!cantor_codec_model_trained_on(m, 51, 89));
+    ck_assert(cantor_codec_model_trained_on(m, 90, 90));
+    ck_assert(!cantor_codec_model_trained_on(m, 91, UINT64_MAX));
+    ck_assert(!cantor_codec_model_trained_on(NULL, 0, UINT64_MAX));
+    cantor_codec_model_free(m);
+    for (size_t i = 0; i < 4; i++)
+        cantor_delta_free(d[i]);
 }
 END_TEST
 
@@ -1560,6 +1595,7 @@ int main(void)
     tcase_add_test(tc, test_multi_block_golden);
     tcase_add_test(tc, test_model_bundle);
     tcase_add_test(tc, test_trained_through);
+    tcase_add_test(tc, test_trained_on);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -143,10 +143,10 @@ static size_t apply_as(struct rig *r, int i, uint64_t number)
 }
 
 /*
- * The chunk's model was trained only on blocks below the chunk's first (compress.c, model_for): the
- * training blocks its bundle lists. Returns whether the model is a trained one.
+ * The chunk's model was trained on none of the chunk's blocks (compress.c, model_for): the training
+ * blocks its bundle lists. Returns whether the model is a trained one.
  */
-static bool assert_model_before(struct cantor_compress *c, const uint8_t *chunk, size_t len)
+static bool assert_model_not_own(struct cantor_compress *c, const uint8_t *chunk, size_t len)
 {
     static const uint8_t none[32];
     struct cantor_chunk_info info;
@@ -163,9 +163,10 @@ static bool assert_model_before(struct cantor_compress *c, const uint8_t *chunk,
     n = cantor_be32_get(b.data + 4);
     for (uint32_t i = 0; i < n; i++) {
         ck_assert_uint_le(pos + 12, b.len);
-        ck_assert_msg(cantor_be64_get(b.data + pos) < info.first_block,
-                      "chunk of block %llu coded with a model trained on block %llu",
-                      (unsigned long long)info.first_block,
+        uint64_t t = cantor_be64_get(b.data + pos);
+        ck_assert_msg(t < info.first_block || t > info.last_block,
+                      "chunk of blocks %llu..%llu coded with a model trained on block %llu",
+                      (unsigned long long)info.first_block, (unsigned long long)info.last_block,
                       (unsigned long long)cantor_be64_get(b.data + pos));
         pos += 12 + cantor_be32_get(b.data + pos + 8);
     }
@@ -191,7 +192,7 @@ static uint64_t check_all(struct rig *r, struct cantor_compress *c, int n, int *
         ck_assert_uint_eq(info.first_block, FIRST + (uint64_t)i);
         ck_assert_uint_eq(info.raw_len, rlen);
         *ret_warm += info.codec == CANTOR_CODEC_CM_WARM;
-        assert_model_before(c, chunk, clen);
+        assert_model_not_own(c, chunk, clen);
         cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
         ck_assert_int_eq(cantor_compress_decode(c, chunk, clen, &out), CANTOR_OK);
         ck_assert_uint_eq(out.len, rlen);
@@ -294,7 +295,7 @@ static void assert_decodes_to(struct rig *r, struct cantor_compress *c, const ui
     ck_assert_int_eq(cantor_chunk_parse_header(chunk, len, &info), CANTOR_OK);
     ck_assert_uint_eq(info.first_block, first);
     ck_assert_uint_eq(info.last_block, last);
-    assert_model_before(c, chunk, len);
+    assert_model_not_own(c, chunk, len);
     cantor_buf_init(&out, CANTOR_CHUNK_MAX_RAW);
     ck_assert_int_eq(cantor_compress_decode(c, chunk, len, &out), CANTOR_OK);
     for (uint64_t n = first; n <= last; n++) {
@@ -539,6 +540,62 @@ START_TEST(test_retrain_cadence)
     ck_assert_uint_eq(at[0], 4);
     ck_assert_uint_eq(at[1], 14);
     ck_assert_uint_eq(at[2], 24);
+    rig_close(&r);
+}
+END_TEST
+
+/*
+ * Backfill: the first model learns from the first blocks, so their chunks keep the untrained model.
+ * Once train_blocks blocks follow them, a training leaves them out, and its model (when promoted)
+ * re-codes them: compaction then starts at the first block and skips the model's training blocks.
+ */
+START_TEST(test_backfill)
+{
+    struct cantor_compress_opts co = {.train_blocks = 8, .retrain_every = 8, .compact_step = 64};
+    struct cantor_compress_stats st;
+    struct cantor_chunk_info info;
+    uint8_t first_model[32], *chunk = NULL;
+    uint64_t done = 0;
+    size_t clen = 0;
+    bool promoted = false;
+    int warm, recoded = 0;
+    struct rig r;
+
+    rig_open_co(&r, false, &co);
+    for (int i = 0; i < 8; i++)
+        apply_as(&r, i, FIRST + (uint64_t)i);
+    ck_assert_int_eq(cantor_compress_train_step(r.c, false, &promoted), CANTOR_OK);
+    ck_assert(promoted);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.last_train_first, FIRST);
+    ck_assert_uint_eq(st.last_train_last, FIRST + 6);
+    memcpy(first_model, st.active_model, 32);
+    ck_assert_int_eq(cantor_compress_compact_step(r.c, 100, &done), CANTOR_OK);
+    /* 8 blocks after the untrained run (FIRST..FIRST+6) are not there yet: the window starts at FIRST */
+    for (int i = 8; i < 14; i++)
+        apply_as(&r, i % N_BLOCKS, FIRST + (uint64_t)i);
+    ck_assert_int_eq(cantor_compress_train_step(r.c, true, &promoted), CANTOR_OK);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.last_train_first, FIRST);
+    ck_assert_mem_eq(st.active_model, first_model, 32); /* not promoted: same blocks, fewer held out */
+    for (int i = 14; i < 24; i++)
+        apply_as(&r, i % N_BLOCKS, FIRST + (uint64_t)i);
+    ck_assert_int_eq(cantor_compress_train_step(r.c, true, &promoted), CANTOR_OK);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_eq(st.last_train_first, FIRST + 7);
+    ck_assert(promoted);
+    ck_assert_uint_eq(st.compact_next, FIRST);
+    ck_assert_int_eq(cantor_compress_compact_step(r.c, 100, &done), CANTOR_OK);
+    cantor_compress_get_stats(r.c, &st);
+    ck_assert_uint_gt(st.compact_next, st.compact_end);
+    for (uint64_t n = FIRST; n <= FIRST + 6; n++) {
+        ck_assert_int_eq(cantor_store_get_chunk(r.store, n, &chunk, &clen), CANTOR_OK);
+        ck_assert_int_eq(cantor_chunk_parse_header(chunk, clen, &info), CANTOR_OK);
+        recoded += memcmp(info.model_hash, st.active_model, info.model_hash_len) == 0;
+        free(chunk);
+    }
+    ck_assert_int_gt(recoded, 0);
+    check_all(&r, r.c, 24, &warm); /* every chunk decodes; none names a model trained on it */
     rig_close(&r);
 }
 END_TEST
@@ -792,6 +849,7 @@ static Suite *compress_suite(void)
     tcase_add_test(tc, test_pack_rocksdb);
     tcase_add_test(tc, test_train_promote_compact);
     tcase_add_test(tc, test_retrain_cadence);
+    tcase_add_test(tc, test_backfill);
     tcase_add_test(tc, test_bad_chunks);
     tcase_add_test(tc, test_encode_range);
     tcase_add_test(tc, test_coder_migration);
