@@ -48,8 +48,9 @@ static void model_rehash(struct cantor_codec_model *m)
      * /3: codec3's value coder (changes of the block reused: V_DMRU, 4-bit value types);
      * /5: coder 5's struct-member slots (S_MAPO); /6: every training key in the dictionaries, a key
      * counting as known in training only after its first delta; /7: decimal magnitudes (m * 10^e);
-     * /8: the Uniswap V2 swap / liquidity rule for a reserves word's reserve1 */
-    cantor_keccak_update(&k, "cantor-codec-model/8", 20);
+     * /8: the Uniswap V2 swap / liquidity rule for a reserves word's reserve1; /9: a transfer's other
+     * side with a residual (V_DMRU_R) and the block's balance conservation (V_CONS) */
+    cantor_keccak_update(&k, "cantor-codec-model/9", 20);
     cantor_cm_version_hash(m->cm, h);
     cantor_keccak_update(&k, h, 32);
     if (m->zd) {

@@ -12,10 +12,13 @@
  *   in earlier blocks), or literals. Values are zero, small, a copy of a recent value, an address
  *   of the block, old +/- delta, a known word (empty code hash, code of this delta) or a literal
  *   coded byte by byte with the old value's byte as context; new values also: old +/- a recent
- *   change of the chunk (transfers), old +/- a wide delta, a value the chunk showed before, the
- *   Uniswap V2 cumulative price recomputed from the reserves slot, or a packed reserves word
- *   field by field (docs/design.md, "Value rules"). Every numeric magnitude (small, old +/- delta,
- *   literal, old +/- wide delta) is coded as m * 10^e: round decimal amounts are common.
+ *   change of the chunk (transfers), old +/- (such a change +/- a residual: a transfer's other side,
+ *   off by its fee), for a balance old minus the block's balance changes so far +/- a residual
+ *   (a block's balance changes sum to minus the burned base fee), old +/- a wide delta, a value the
+ *   chunk showed before, the Uniswap V2 cumulative price recomputed from the reserves slot, or a
+ *   packed reserves word field by field (docs/design.md, "Value rules"). Every numeric magnitude
+ *   (small, old +/- delta, literal, old +/- wide delta) is coded as m * 10^e: round decimal amounts
+ *   are common.
  * Hashed slots and the tail of literal addresses are coded flat (8 bits a byte, no model): nothing
  * predicts them and the models cost time. Code bytes get order-1..3 contexts plus a match model over
  * earlier code (the warm stream's, or this chunk's) that codes repeated bytes as runs.
@@ -221,7 +224,9 @@ enum val_type {
     V_DBIG_DOWN,
     V_PRED,
     V_PACK,
-    V_NVAL, /* a value this chunk showed before (a new value, or a field of a V_PACK word) */
+    V_NVAL,   /* a value this chunk showed before (a new value, or a field of a V_PACK word) */
+    V_DMRU_R, /* new = old +/- (a recent large change +/- a small residual): a transfer's other side */
+    V_CONS,   /* balance: old - (this block's balance changes so far) +/- a residual (the burn) */
     V__N
 };
 enum pack_type { P_SAME, P_VAL, P_DMRU, P_DELTA, P_SWAP };
@@ -232,6 +237,13 @@ enum pack_type { P_SAME, P_VAL, P_DMRU, P_DELTA, P_SWAP };
 #define VTYPE_BITS     4
 #define DMRU_N         32
 #define DMRU_MIN       3 /* a change of fewer significant bytes is cheaper as V_DELTA_* */
+/* the kinds whose values try V_DMRU_R */
+#define DMRU_R_KINDS  ((1u << CANTOR_KIND_BALANCE) | (1u << CANTOR_KIND_STORAGE))
+#define DMRU_R_BOUND  48 /* V_DMRU_R residual bits at most (a fee: gas x price) */
+#define DMRU_R_MARGIN 2  /* bits V_DMRU_R must save over the plain choice */
+#define CONS_BOUND    48 /* V_CONS residual bits at most */
+#define CONS_MARGIN   2
+_Static_assert(V__N <= (1u << VTYPE_BITS), "VTYPE_BITS too small for enum val_type");
 enum addr_type { A_LIT, A_DICT, A_WARM };
 
 enum sc_mode { M_ENC, M_DEC };
@@ -264,6 +276,7 @@ struct sc {
     unsigned mru_n;
     uint8_t dmru[DMRU_N][32]; /* magnitudes |new - old| of recent large changes, most recent first */
     unsigned dmru_n;
+    uint8_t bsum[32]; /* sum mod 2^256 of this block's balance changes new - old so far */
     /* the last storage entries of the current address (slot, old, new), for pair_predict */
     uint8_t rec_addr[20];
     struct cantor_delta_entry recent[RECENT_N];
@@ -1334,11 +1347,18 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
     memcpy(w + pack_lo[f], nv + 32 - pack_len[f], pack_len[f]);
 }
 
+/* The value types that code a magnitude (V_DMRU_R and V_CONS may replace them; not the exact refs). */
+static bool numeric_type(uint32_t t)
+{
+    return t == V_SMALL || t == V_DELTA_UP || t == V_DELTA_DOWN || t == V_DBIG_UP || t == V_DBIG_DOWN ||
+           t == V_LIT;
+}
+
 /* One 32-byte value; old (new values only) is the value before. Returns the type used. */
 static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const uint8_t *old)
 {
-    uint32_t fi = e->kind * 2 + e->which, t = 0, cx[5];
-    uint64_t v = 0;
+    uint32_t fi = e->kind * 2 + e->which, t = 0, cx[5], rsg = 0;
+    uint64_t v = 0, rv = 0;
 
     if (s->mode == M_ENC) {
         unsigned nlz = nlz_bytes(w);
@@ -1421,6 +1441,62 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
             word_absdiff(w, old, mag, &up);
             if (dec_bytes(mag) + 1 < dec_bytes(w))
                 t = up ? V_DBIG_UP : V_DBIG_DOWN;
+        }
+        if (old && s->dmru_n && (DMRU_R_KINDS >> e->kind & 1) && numeric_type(t)) {
+            /* |new - old| = dmru[i] +/- a residual (a transfer's fee) cheaper than the plain change */
+            uint8_t mag[32], d[32];
+            bool up;
+            unsigned cur, best = ~0u, bi = 0, bsg = 0;
+            uint64_t br = 0;
+            word_absdiff(w, old, mag, &up);
+            cur = (t == V_DELTA_UP || t == V_DELTA_DOWN || t == V_SMALL) ? dec_bits64(v) : 8 * dec_bytes(mag);
+            for (i = 0; i < s->dmru_n; i++) {
+                uint64_t r;
+                unsigned sg = word_sub(mag, s->dmru[i], d), c;
+                if (!sg)
+                    word_sub(s->dmru[i], mag, d);
+                if (!word_to_u64(d, &r) || bitlen64(r) > DMRU_R_BOUND)
+                    continue;
+                c = dec_bits64(r) + 1 + bitlen64(i);
+                if (c < best) {
+                    best = c;
+                    bi = i;
+                    bsg = sg;
+                    br = r;
+                }
+            }
+            if (best != ~0u && best + DMRU_R_MARGIN < cur) {
+                t = V_DMRU_R;
+                v = bi * 2 + up;
+                rsg = bsg;
+                rv = br;
+            }
+        }
+        if (old && e->kind == CANTOR_KIND_BALANCE && (numeric_type(t) || t == V_DMRU_R)) {
+            /* conservation: the block's balance changes sum to minus the burned base fee */
+            uint8_t pred[32], r[32], mag[32];
+            uint64_t r64;
+            unsigned cur, c, sg;
+            bool up;
+            word_absdiff(w, old, mag, &up);
+            if (t == V_DMRU_R)
+                cur = dec_bits64(rv) + 1 + bitlen64(v / 2);
+            else if (t == V_DELTA_UP || t == V_DELTA_DOWN || t == V_SMALL)
+                cur = dec_bits64(v);
+            else
+                cur = 8 * dec_bytes(mag);
+            word_sub(old, s->bsum, pred);
+            sg = word_sub(w, pred, r); /* sg: w >= pred as plain numbers */
+            if (!sg)
+                word_sub(pred, w, r);
+            if (word_to_u64(r, &r64) && bitlen64(r64) <= CONS_BOUND) {
+                c = dec_bits64(r64) + 1;
+                if (c + CONS_MARGIN < cur) {
+                    t = V_CONS;
+                    rsg = sg;
+                    rv = r64;
+                }
+            }
         }
     }
 chosen:
@@ -1543,11 +1619,43 @@ chosen:
         }
         break;
     }
+    case V_CONS: {
+        uint8_t pred[32];
+        rsg = csym(s, F_VTYPE + 8 + fi, 1, rsg, cx, 2);
+        rv = cdec64(s, F_VSMALL + 8 + fi, F_VDEC + fi, rv, cx, 5);
+        if (s->err || !old || e->kind != CANTOR_KIND_BALANCE) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        word_sub(old, s->bsum, pred);
+        if (!word_add_u64(pred, rv, rsg ? 1 : -1, w)) { /* the encoder's residual never wraps */
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        break;
+    }
+    case V_DMRU_R: {
+        uint8_t mag[32];
+        v = cint(s, F_VREF + 8 + fi, v, cx, 4);
+        rsg = csym(s, F_VTYPE + 8 + fi, 1, rsg, cx, 2);
+        rv = cdec64(s, F_VSMALL + 8 + fi, F_VDEC + fi, rv, cx, 5);
+        if (s->err || !old || v / 2 >= s->dmru_n || !word_add_u64(s->dmru[v / 2], rv, rsg ? 1 : -1, mag) ||
+            !word_add(old, mag, v & 1, w)) {
+            s->err = CANTOR_ERR_CORRUPT;
+            return t;
+        }
+        break;
+    }
     default:
         s->err = CANTOR_ERR_CORRUPT;
         return t;
     }
     saw_value(s, w);
+    if (old && e->kind == CANTOR_KIND_BALANCE) {
+        uint8_t t1[32];
+        word_add(s->bsum, w, true, t1);
+        word_sub(t1, old, s->bsum);
+    }
     if (old) {
         uint8_t mag[32];
         bool up;
