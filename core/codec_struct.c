@@ -424,36 +424,16 @@ static void cflat(struct sc *s, uint8_t *w, size_t from, size_t len)
     }
 }
 
-static void u64_to_word(uint64_t v, uint8_t w[32])
-{
-    memset(w, 0, 32);
-    for (int i = 0; i < 8; i++)
-        w[31 - i] = (uint8_t)(v >> (8 * i));
-}
-
 static bool word_to_u64(const uint8_t w[32], uint64_t *ret)
 {
-    uint64_t v = 0;
-
-    for (int i = 0; i < 24; i++)
-        if (w[i])
-            return false;
-    for (int i = 24; i < 32; i++)
-        v = (v << 8) | w[i];
-    *ret = v;
-    return true;
+    return cantor_u256_to_u64(w, ret) == CANTOR_OK;
 }
 
 static unsigned nlz_bytes(const uint8_t w[32])
 {
-    unsigned n = 0;
-
-    while (n < 32 && w[n] == 0)
-        n++;
-    return n;
+    return 32 - (unsigned)cantor_u256_min_len(w);
 }
 
-/* a - b for 32-byte big-endian words; returns false when the result does not fit 64 bits. */
 static inline uint64_t be64(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -463,48 +443,36 @@ static inline uint64_t be64(const uint8_t *p)
     return v;
 }
 
+/* Whether two words agree in their top 24 bytes (inline: runs for every recent change per value). */
+static inline bool same_top24(const uint8_t *x, const uint8_t *y)
+{
+    uint64_t a[3], b[3];
+
+    memcpy(a, x, 24);
+    memcpy(b, y, 24);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2])) == 0;
+}
+
+/* a - b for 32-byte big-endian words; returns false when the result is negative or does not fit 64 bits. */
 static bool word_sub_u64(const uint8_t a[32], const uint8_t b[32], uint64_t *ret)
 {
     uint8_t d[32];
-    int borrow = 0;
 
-    for (int i = 31; i >= 0; i--) {
-        int x = a[i] - b[i] - borrow;
-        borrow = x < 0;
-        d[i] = (uint8_t)(x + (borrow ? 256 : 0));
-    }
-    if (borrow)
-        return false;
-    return word_to_u64(d, ret);
+    return !cantor_u256_sub(a, b, d) && word_to_u64(d, ret);
 }
 
 /* w = a + v (dir > 0) or a - v; false on overflow/underflow (corrupt input on the decoder side). */
 static bool word_add_u64(const uint8_t a[32], uint64_t v, int dir, uint8_t w[32])
 {
-    int carry = 0;
+    uint8_t t[32];
 
-    for (int i = 31; i >= 0; i--) {
-        int x = (int)(v & 0xff);
-        int y = dir > 0 ? a[i] + x + carry : a[i] - x - carry;
-        v >>= 8;
-        if (dir > 0) {
-            carry = y > 255;
-            w[i] = (uint8_t)(y & 0xff);
-        } else {
-            carry = y < 0;
-            w[i] = (uint8_t)(y + (carry ? 256 : 0));
-        }
-    }
-    return carry == 0;
+    cantor_u256_from_u64(v, t);
+    return !(dir > 0 ? cantor_u256_add(a, t, w) : cantor_u256_sub(a, t, w));
 }
 
 static unsigned bitlen64(uint64_t v)
 {
-    unsigned n = 0;
-
-    for (; v; v >>= 1)
-        n++;
-    return n;
+    return v ? 64u - (unsigned)__builtin_clzll(v) : 0;
 }
 
 /* ---------------- decimal scale ---------------- */
@@ -683,43 +651,10 @@ static void mru_push(struct sc *s, const uint8_t w[32])
     mru_push_in(s->mru, &s->mru_n, MRU_N, w);
 }
 
-/* d = a - b mod 2^256; returns true when a >= b. */
-static bool word_sub(const uint8_t a[32], const uint8_t b[32], uint8_t d[32])
-{
-    int borrow = 0;
-
-    for (int i = 31; i >= 0; i--) {
-        int x = a[i] - b[i] - borrow;
-        borrow = x < 0;
-        d[i] = (uint8_t)(x + (borrow ? 256 : 0));
-    }
-    return !borrow;
-}
-
 /* w = a + d (up) or a - d; false on wrap. */
 static bool word_add(const uint8_t a[32], const uint8_t d[32], bool up, uint8_t w[32])
 {
-    int c = 0;
-
-    for (int i = 31; i >= 0; i--) {
-        int y = up ? a[i] + d[i] + c : a[i] - d[i] - c;
-        if (up) {
-            c = y > 255;
-            w[i] = (uint8_t)(y & 0xff);
-        } else {
-            c = y < 0;
-            w[i] = (uint8_t)(y + (c ? 256 : 0));
-        }
-    }
-    return c == 0;
-}
-
-/* |new - old| into *mag; *up = new > old. */
-static void word_absdiff(const uint8_t nw[32], const uint8_t old[32], uint8_t mag[32], bool *up)
-{
-    *up = word_sub(nw, old, mag);
-    if (!*up)
-        word_sub(old, nw, mag);
+    return !(up ? cantor_u256_add(a, d, w) : cantor_u256_sub(a, d, w));
 }
 
 /*
@@ -1124,7 +1059,7 @@ static bool pair_predict(const struct sc *s, unsigned which, const uint8_t slot[
         uint64_t c = 0;
 
         /* which = slot - p->slot, 1 or 2 */
-        if (!word_sub(slot, p->slot, t) || nlz_bytes(t) != 31 || t[31] != which)
+        if (cantor_u256_sub(slot, p->slot, t) || nlz_bytes(t) != 31 || t[31] != which)
             continue;
         w_to_limbs(p->old_val, po);
         w_to_limbs(p->new_val, pn);
@@ -1168,7 +1103,7 @@ static bool pack_fits(const uint8_t w[32], const uint8_t old[32])
         pack_get(old, f, b);
         if (nlz_bytes(a) == 32 || nlz_bytes(b) == 32)
             return false;
-        if (f == 2 && (!word_sub(a, b, d) || nlz_bytes(d) < 29))
+        if (f == 2 && (cantor_u256_sub(a, b, d) || nlz_bytes(d) < 29))
             return false;
     }
     return true;
@@ -1253,7 +1188,7 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
     if (s->mode == M_ENC) {
         long k;
         pack_get(w, f, nv);
-        word_absdiff(nv, ov, mag, &up);
+        up = cantor_u256_absdiff(nv, ov, mag);
         if (memcmp(nv, ov, 32) == 0) {
             t = P_SAME;
         } else if ((k = cantor_kmap_find(&s->newvals, nv)) >= 0) {
@@ -1273,7 +1208,7 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
             bool rup;
             if (!v2_predict(w, old, kind, pv))
                 continue;
-            word_absdiff(nv, pv, r, &rup);
+            rup = cantor_u256_absdiff(nv, pv, r);
             if (word_to_u64(r, &rv) && rv < SWAP_RESID_MAX && (t != P_SWAP || rv < v)) {
                 t = P_SWAP;
                 sw = kind;
@@ -1329,7 +1264,7 @@ static void cpack_field(struct sc *s, unsigned f, uint8_t w[32], const uint8_t o
             s->err = CANTOR_ERR_CORRUPT;
             return;
         }
-        u64_to_word(v, mag);
+        cantor_u256_from_u64(v, mag);
         if (!word_add(pv, mag, up, nv)) {
             s->err = CANTOR_ERR_CORRUPT;
             return;
@@ -1405,8 +1340,7 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
         }
         if (old && s->dmru_n) {
             uint8_t mag[32];
-            bool up;
-            word_absdiff(w, old, mag, &up);
+            bool up = cantor_u256_absdiff(w, old, mag);
             if (32 - nlz_bytes(mag) >= DMRU_MIN)
                 for (i = 0; i < s->dmru_n; i++)
                     if (memcmp(s->dmru[i], mag, 32) == 0) {
@@ -1437,31 +1371,35 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
         }
         if (t == V_LIT && old && nlz_bytes(old) < 32) {
             uint8_t mag[32];
-            bool up;
-            word_absdiff(w, old, mag, &up);
+            bool up = cantor_u256_absdiff(w, old, mag);
             if (dec_bytes(mag) + 1 < dec_bytes(w))
                 t = up ? V_DBIG_UP : V_DBIG_DOWN;
         }
         if (old && s->dmru_n && (DMRU_R_KINDS >> e->kind & 1) && numeric_type(t)) {
             /* |new - old| = dmru[i] +/- a residual (a transfer's fee) cheaper than the plain change */
-            uint8_t mag[32], d[32];
+            uint8_t mag[32];
             bool up;
             unsigned cur, best = ~0u, bi = 0, bsg = 0;
             uint64_t br = 0;
-            word_absdiff(w, old, mag, &up);
+            up = cantor_u256_absdiff(w, old, mag);
             cur = (t == V_DELTA_UP || t == V_DELTA_DOWN || t == V_SMALL) ? dec_bits64(v) : 8 * dec_bytes(mag);
             for (i = 0; i < s->dmru_n; i++) {
-                uint64_t r;
-                unsigned sg = word_sub(mag, s->dmru[i], d), c;
-                if (!sg)
-                    word_sub(s->dmru[i], mag, d);
-                if (!word_to_u64(d, &r) || bitlen64(r) > DMRU_R_BOUND)
+                /* residuals < 2^48 only: the top 24 bytes must match (a borrow across them is rare
+                 * and only costs the choice), so two 64-bit loads decide */
+                uint64_t a, b, r;
+                unsigned c;
+                if (!same_top24(mag, s->dmru[i]))
+                    continue;
+                a = be64(mag + 24);
+                b = be64(s->dmru[i] + 24);
+                r = a >= b ? a - b : b - a;
+                if (bitlen64(r) > DMRU_R_BOUND)
                     continue;
                 c = dec_bits64(r) + 1 + bitlen64(i);
                 if (c < best) {
                     best = c;
                     bi = i;
-                    bsg = sg;
+                    bsg = a >= b;
                     br = r;
                 }
             }
@@ -1477,18 +1415,15 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
             uint8_t pred[32], r[32], mag[32];
             uint64_t r64;
             unsigned cur, c, sg;
-            bool up;
-            word_absdiff(w, old, mag, &up);
+            cantor_u256_absdiff(w, old, mag);
             if (t == V_DMRU_R)
                 cur = dec_bits64(rv) + 1 + bitlen64(v / 2);
             else if (t == V_DELTA_UP || t == V_DELTA_DOWN || t == V_SMALL)
                 cur = dec_bits64(v);
             else
                 cur = 8 * dec_bytes(mag);
-            word_sub(old, s->bsum, pred);
-            sg = word_sub(w, pred, r); /* sg: w >= pred as plain numbers */
-            if (!sg)
-                word_sub(pred, w, r);
+            cantor_u256_sub(old, s->bsum, pred);
+            sg = cantor_u256_absdiff(w, pred, r);
             if (word_to_u64(r, &r64) && bitlen64(r64) <= CONS_BOUND) {
                 c = dec_bits64(r64) + 1;
                 if (c + CONS_MARGIN < cur) {
@@ -1514,7 +1449,7 @@ chosen:
         break;
     case V_SMALL:
         v = cdec64(s, F_VSMALL + fi, F_VDEC + fi, v, cx, 5);
-        u64_to_word(v, w);
+        cantor_u256_from_u64(v, w);
         break;
     case V_KNOWN:
     case V_MRU: {
@@ -1598,10 +1533,8 @@ chosen:
             s->err = CANTOR_ERR_CORRUPT;
             return t;
         }
-        if (s->mode == M_ENC) {
-            bool up;
-            word_absdiff(w, old, mag, &up);
-        }
+        if (s->mode == M_ENC)
+            cantor_u256_absdiff(w, old, mag);
         cdecw(s, F_VDECW + fi, F_VNLZ + 8 + fi, F_VLIT + 8 + fi, mag, NULL, e->key_h, cx);
         if (s->err)
             return t;
@@ -1627,7 +1560,7 @@ chosen:
             s->err = CANTOR_ERR_CORRUPT;
             return t;
         }
-        word_sub(old, s->bsum, pred);
+        cantor_u256_sub(old, s->bsum, pred);
         if (!word_add_u64(pred, rv, rsg ? 1 : -1, w)) { /* the encoder's residual never wraps */
             s->err = CANTOR_ERR_CORRUPT;
             return t;
@@ -1653,13 +1586,12 @@ chosen:
     saw_value(s, w);
     if (old && e->kind == CANTOR_KIND_BALANCE) {
         uint8_t t1[32];
-        word_add(s->bsum, w, true, t1);
-        word_sub(t1, old, s->bsum);
+        cantor_u256_add(s->bsum, w, t1);
+        cantor_u256_sub(t1, old, s->bsum);
     }
     if (old) {
         uint8_t mag[32];
-        bool up;
-        word_absdiff(w, old, mag, &up);
+        cantor_u256_absdiff(w, old, mag);
         if (32 - nlz_bytes(mag) >= DMRU_MIN)
             mru_push_in(s->dmru, &s->dmru_n, DMRU_N, mag);
         if (!s->err && nlz_bytes(w) < 32) {
@@ -1727,7 +1659,7 @@ static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h,
         for (uint32_t off = 1; off <= MAPO_MAX && !s->err; off++) {
             uint8_t base[32], d[32] = {0};
             d[31] = (uint8_t)off;
-            if (word_sub(slot, d, base) && find_known(s, base, &hit) && hit.type == S_MAP) {
+            if (!cantor_u256_sub(slot, d, base) && find_known(s, base, &hit) && hit.type == S_MAP) {
                 t = S_MAPO;
                 v = hit.key;
                 v2 = hit.idx;
@@ -1752,7 +1684,7 @@ chosen:
         }
         v += *prev_small;
         *prev_small = v;
-        u64_to_word(v, slot);
+        cantor_u256_from_u64(v, slot);
         break;
     case S_MAP:
     case S_MAPV:

@@ -24,6 +24,8 @@
 unsigned cantor_u256_add(const uint8_t a[32], const uint8_t b[32], uint8_t ret[32]);
 /* ret = a - b mod 2^256; returns the borrow out (1 when b > a). */
 unsigned cantor_u256_sub(const uint8_t a[32], const uint8_t b[32], uint8_t ret[32]);
+/* ret = |a - b|; returns whether a >= b. */
+bool cantor_u256_absdiff(const uint8_t a[32], const uint8_t b[32], uint8_t ret[32]);
 /* -1, 0 or 1 as a <, =, > b. */
 int cantor_u256_cmp(const uint8_t a[32], const uint8_t b[32]);
 bool cantor_u256_is_zero(const uint8_t a[32]);

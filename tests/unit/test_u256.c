@@ -51,6 +51,80 @@ START_TEST(test_add_sub_cmp)
 }
 END_TEST
 
+/* Byte-at-a-time reference for the limb arithmetic: a + b (up) or a - b; returns the carry/borrow. */
+static unsigned ref_addsub(const uint8_t a[32], const uint8_t b[32], bool up, uint8_t r[32])
+{
+    int c = 0;
+
+    for (int i = 31; i >= 0; i--) {
+        int v = up ? a[i] + b[i] + c : a[i] - b[i] - c;
+        c = up ? v > 255 : v < 0;
+        r[i] = (uint8_t)(v & 0xff);
+    }
+    return (unsigned)c;
+}
+
+/* Limbs of 0, 1, all ones, ones but the last bit, or random: the carry and borrow chains' edges. */
+static void edge_word(uint32_t *x, uint8_t w[32])
+{
+    for (int l = 0; l < 4; l++) {
+        *x = *x * 1103515245u + 12345u;
+        for (int k = 0; k < 8; k++) {
+            uint8_t v;
+            switch ((*x >> 16) % 5) {
+            case 0:
+                v = 0;
+                break;
+            case 1:
+                v = k == 7;
+                break;
+            case 2:
+                v = 0xff;
+                break;
+            case 3:
+                v = k == 7 ? 0xfe : 0xff;
+                break;
+            default:
+                v = (uint8_t)((*x = *x * 1103515245u + 12345u) >> 16);
+                break;
+            }
+            w[8 * l + k] = v;
+        }
+    }
+}
+
+/* add, sub, absdiff and min_len against the byte-wise reference on 20,000 pairs of edge words. */
+START_TEST(test_limbs_vs_bytes)
+{
+    uint32_t x = 99;
+    uint8_t a[32], b[32], r[32], want[32];
+
+    for (int n = 0; n < 20000; n++) {
+        unsigned c;
+        bool ge;
+        edge_word(&x, a);
+        edge_word(&x, b);
+        c = ref_addsub(a, b, true, want);
+        ck_assert_uint_eq(cantor_u256_add(a, b, r), c);
+        ck_assert_mem_eq(r, want, 32);
+        c = ref_addsub(a, b, false, want);
+        ck_assert_uint_eq(cantor_u256_sub(a, b, r), c);
+        ck_assert_mem_eq(r, want, 32);
+        ge = !c;
+        if (!ge)
+            ref_addsub(b, a, false, want);
+        ck_assert(cantor_u256_absdiff(a, b, r) == ge);
+        ck_assert_mem_eq(r, want, 32);
+        {
+            size_t len = 32;
+            while (len && a[32 - len] == 0)
+                len--;
+            ck_assert_uint_eq(cantor_u256_min_len(a), len);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_u64)
 {
     uint8_t w[32];
@@ -246,6 +320,7 @@ int main(void)
     TCase *tc = tcase_create("u256");
 
     tcase_add_test(tc, test_add_sub_cmp);
+    tcase_add_test(tc, test_limbs_vs_bytes);
     tcase_add_test(tc, test_u64);
     tcase_add_test(tc, test_decimal);
     tcase_add_test(tc, test_small_mul_div);
