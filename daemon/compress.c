@@ -694,8 +694,8 @@ static enum cantor_err hook_prepare(void *arg, const struct cantor_block_meta *m
         return CANTOR_ERR_NOMEM;
     cantor_buf_init(&out, CANTOR_STORE_MAX_CHUNK);
     pthread_mutex_lock(&c->lock);
-    err = model_for(c, c->active, NULL, 0, meta->number, meta->number,
-                    &m); /* after a deep reorg it may not be */
+    /* the active model, unless it was trained on this block (after a deep reorg it may have been) */
+    err = model_for(c, c->active, NULL, 0, meta->number, meta->number, &m);
     if (!err)
         err = encode_block(c, m, meta->number, canonical, canonical_len, &out, &p->codec);
     pthread_mutex_unlock(&c->lock);
