@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be.h"
 #include "codec_internal.h"
 #include "keccak.h"
 #include "varint.h"
@@ -455,12 +456,10 @@ static uint32_t carry_chain(uint32_t id, uint64_t checksum)
 {
     uint8_t b[12 + 4 + 8] = "cantor-carry", h[32];
 
-    for (int i = 0; i < 4; i++)
-        b[12 + i] = (uint8_t)(id >> (24 - 8 * i));
-    for (int i = 0; i < 8; i++)
-        b[16 + i] = (uint8_t)(checksum >> (56 - 8 * i));
+    cantor_be32_put(b + 12, id);
+    cantor_be64_put(b + 16, checksum);
     cantor_keccak256(b, sizeof(b), h);
-    return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+    return cantor_be32_get(h);
 }
 
 /* Nothing known before the next chunk: no state lookup, no keys, no code (CANTOR_CHUNK_FLAG_SELF). */
@@ -549,15 +548,12 @@ static uint64_t chunk_checksum(const uint8_t *hdr, size_t hlen, const uint8_t *r
 {
     struct cantor_keccak k;
     uint8_t h[32];
-    uint64_t v = 0;
 
     cantor_keccak256_init(&k);
     cantor_keccak_update(&k, hdr, hlen);
     cantor_keccak_update(&k, raw, raw_len);
     cantor_keccak_final(&k, h, 32);
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | h[i];
-    return v;
+    return cantor_be64_get(h);
 }
 
 enum cantor_err cantor_chunk_parse_header(const uint8_t *c, size_t len, struct cantor_chunk_info *ret)

@@ -7,34 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be.h"
 #include "codec.h"
 #include "delta.h"
 
 #define BUNDLE_MAGIC "CMB1"
 #define BUNDLE_HEAD  8u  /* magic + count */
 #define BUNDLE_ENTRY 12u /* block u64 + len u32 */
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
 
 enum cantor_err cantor_codec_bundle_begin(struct cantor_buf *out)
 {
@@ -43,7 +22,7 @@ enum cantor_err cantor_codec_bundle_begin(struct cantor_buf *out)
     if (!out)
         return CANTOR_ERR_INVALID;
     memcpy(head, BUNDLE_MAGIC, 4);
-    put_be32(head + 4, 0);
+    cantor_be32_put(head + 4, 0);
     out->len = 0;
     return cantor_buf_append(out, head, sizeof(head));
 }
@@ -57,17 +36,17 @@ enum cantor_err cantor_codec_bundle_add(struct cantor_buf *out, uint64_t block, 
 
     if (!out || out->len < BUNDLE_HEAD || memcmp(out->data, BUNDLE_MAGIC, 4) != 0 || (len && !raw))
         return CANTOR_ERR_INVALID;
-    n = get_be32(out->data + 4);
+    n = cantor_be32_get(out->data + 4);
     if (n >= CANTOR_CODEC_BUNDLE_MAX_BLOCKS || len > UINT32_MAX ||
         out->len + BUNDLE_ENTRY + len > CANTOR_CODEC_BUNDLE_MAX_BYTES)
         return CANTOR_ERR_TOO_LARGE;
-    put_be64(e, block);
-    put_be32(e + 8, (uint32_t)len);
+    cantor_be64_put(e, block);
+    cantor_be32_put(e + 8, (uint32_t)len);
     err = cantor_buf_append(out, e, sizeof(e));
     if (!err)
         err = cantor_buf_append(out, raw, len);
     if (!err)
-        put_be32(out->data + 4, n + 1);
+        cantor_be32_put(out->data + 4, n + 1);
     return err;
 }
 
@@ -89,7 +68,7 @@ enum cantor_err cantor_codec_bundle_train(const uint8_t *buf, size_t len, const 
         return CANTOR_ERR_TRUNCATED;
     if (memcmp(buf, BUNDLE_MAGIC, 4) != 0)
         return CANTOR_ERR_CORRUPT;
-    count = get_be32(buf + 4);
+    count = cantor_be32_get(buf + 4);
     if (count > CANTOR_CODEC_BUNDLE_MAX_BLOCKS)
         return CANTOR_ERR_TOO_LARGE;
     d = calloc(count ? count : 1, sizeof(*d));
@@ -103,8 +82,8 @@ enum cantor_err cantor_codec_bundle_train(const uint8_t *buf, size_t len, const 
             err = CANTOR_ERR_TRUNCATED;
             break;
         }
-        block = get_be64(buf + off);
-        dl = get_be32(buf + off + 8);
+        block = cantor_be64_get(buf + off);
+        dl = cantor_be32_get(buf + off + 8);
         off += BUNDLE_ENTRY;
         if (dl > len - off) {
             err = CANTOR_ERR_TRUNCATED;

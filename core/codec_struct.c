@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be.h"
 #include "codec_internal.h"
 #include "keccak.h"
 #include "u256.h"
@@ -432,15 +433,6 @@ static bool word_to_u64(const uint8_t w[32], uint64_t *ret)
 static unsigned nlz_bytes(const uint8_t w[32])
 {
     return 32 - (unsigned)cantor_u256_min_len(w);
-}
-
-static inline uint64_t be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 /* Whether two words agree in their top 24 bytes (inline: runs for every recent change per value). */
@@ -1390,8 +1382,8 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                 unsigned c;
                 if (!same_top24(mag, s->dmru[i]))
                     continue;
-                a = be64(mag + 24);
-                b = be64(s->dmru[i] + 24);
+                a = cantor_be64_get(mag + 24);
+                b = cantor_be64_get(s->dmru[i] + 24);
                 r = a >= b ? a - b : b - a;
                 if (bitlen64(r) > DMRU_R_BOUND)
                     continue;
@@ -1646,7 +1638,7 @@ static uint32_t cslot(struct sc *s, const uint8_t contract[20], uint32_t addr_h,
         for (uint32_t p = 0; p < CANTOR_ARR_BASES; p++) {
             uint64_t off;
             /* slot = base + off (off < 2^16) moves the top 8 bytes by at most a carry */
-            if (be64(slot) - be64(s->model->arr_base[p]) > 1)
+            if (cantor_be64_get(slot) - cantor_be64_get(s->model->arr_base[p]) > 1)
                 continue;
             if (word_sub_u64(slot, s->model->arr_base[p], &off) && off < ARR_OFF) {
                 t = S_ARR;

@@ -1,36 +1,24 @@
 /*
  * u256.c - 256-bit big-endian word arithmetic (see u256.h). Add, subtract and the length run in the
- * codec's value coder for every value, so they work on four 64-bit limbs; the rest is
- * byte-at-a-time. Nothing allocates. Results do not depend on the host's byte order.
+ * codec's value coder for every value, so they work on four 64-bit limbs (core/be.h); multiply and
+ * divide by a small number are byte-at-a-time. Nothing allocates. Results do not depend on the
+ * host's byte order.
  */
 #include "u256.h"
 
 #include <string.h>
 
-/* Limb i (0: most significant) of a big-endian word; the compilers turn these into one load. */
-static inline uint64_t limb(const uint8_t *a, int i)
-{
-    const uint8_t *p = a + 8 * i;
-
-    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
-           (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
-}
-
-static inline void put_limb(uint8_t *a, int i, uint64_t v)
-{
-    for (int k = 7; k >= 0; k--, v >>= 8)
-        a[8 * i + k] = (uint8_t)v;
-}
+#include "be.h"
 
 unsigned cantor_u256_add(const uint8_t a[32], const uint8_t b[32], uint8_t ret[32])
 {
     unsigned carry = 0;
 
     for (int i = 3; i >= 0; i--) {
-        uint64_t x = limb(a, i), y = limb(b, i), v = x + y + carry;
+        uint64_t x = cantor_be64_get(a + 8 * i), y = cantor_be64_get(b + 8 * i), v = x + y + carry;
 
         carry = v < x || (carry && v == x); /* v == x only when y + carry wrapped to 0 */
-        put_limb(ret, i, v);
+        cantor_be64_put(ret + 8 * i, v);
     }
     return carry;
 }
@@ -40,10 +28,10 @@ unsigned cantor_u256_sub(const uint8_t a[32], const uint8_t b[32], uint8_t ret[3
     unsigned borrow = 0;
 
     for (int i = 3; i >= 0; i--) {
-        uint64_t x = limb(a, i), y = limb(b, i), v = x - y - borrow;
+        uint64_t x = cantor_be64_get(a + 8 * i), y = cantor_be64_get(b + 8 * i), v = x - y - borrow;
 
         borrow = x < y || (borrow && x == y);
-        put_limb(ret, i, v);
+        cantor_be64_put(ret + 8 * i, v);
     }
     return borrow;
 }
@@ -73,7 +61,7 @@ bool cantor_u256_is_zero(const uint8_t a[32])
 size_t cantor_u256_min_len(const uint8_t a[32])
 {
     for (int i = 0; i < 4; i++) {
-        uint64_t v = limb(a, i);
+        uint64_t v = cantor_be64_get(a + 8 * i);
         if (v)
             return (size_t)(32 - 8 * i - __builtin_clzll(v) / 8);
     }
@@ -83,19 +71,14 @@ size_t cantor_u256_min_len(const uint8_t a[32])
 void cantor_u256_from_u64(uint64_t v, uint8_t ret[32])
 {
     memset(ret, 0, 24);
-    for (int i = 0; i < 8; i++)
-        ret[31 - i] = (uint8_t)(v >> (8 * i));
+    cantor_be64_put(ret + 24, v);
 }
 
 enum cantor_err cantor_u256_to_u64(const uint8_t a[32], uint64_t *ret_value)
 {
-    uint64_t v = 0;
-
     if (cantor_u256_min_len(a) > 8)
         return CANTOR_ERR_OVERFLOW;
-    for (int i = 24; i < 32; i++)
-        v = (v << 8) | a[i];
-    *ret_value = v;
+    *ret_value = cantor_be64_get(a + 24);
     return CANTOR_OK;
 }
 

@@ -5,36 +5,6 @@
 
 #include "core/delta.h"
 
-void cantor_be64_put(uint8_t out[8], uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-uint64_t cantor_be64_get(const uint8_t in[8])
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
-}
-
-void cantor_be32_put(uint8_t out[4], uint32_t v)
-{
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
-
-uint32_t cantor_be32_get(const uint8_t in[4])
-{
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-}
-
 enum cantor_err cantor_key_state(const uint8_t addr[20], uint8_t kind, const uint8_t *slot,
                                  uint8_t out[CANTOR_KEY_STATE_LEN])
 {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/be.h" /* cantor_be64_get/put, cantor_be32_get/put */
 #include "core/err.h"
 
 #define CANTOR_KEY_STATE_LEN    53  /* addr 20 | kind 1 | slot 32 */
@@ -30,11 +31,6 @@
 #define CANTOR_META_RETAINED    "cantor.retained"    /* u64: lowest block with history/undo/delta */
 #define CANTOR_META_ENTRIES     "cantor.entries"     /* u64: history entries held */
 #define CANTOR_META_USER_PREFIX "u."
-
-void cantor_be64_put(uint8_t out[8], uint64_t v);
-uint64_t cantor_be64_get(const uint8_t in[8]);
-void cantor_be32_put(uint8_t out[4], uint32_t v);
-uint32_t cantor_be32_get(const uint8_t in[4]);
 
 /* CANTOR_ERR_INVALID for a kind > STORAGE; slot may be NULL (zero) and is ignored unless STORAGE. */
 enum cantor_err cantor_key_state(const uint8_t addr[20], uint8_t kind, const uint8_t *slot,
