@@ -275,7 +275,6 @@ static enum cantor_err note_train_blocks(struct cantor_codec_model *m,
     free(m->train_blocks);
     m->train_blocks = b;
     m->n_train_blocks = k;
-    m->trained = true;
     return CANTOR_OK;
 }
 
@@ -328,7 +327,7 @@ enum cantor_err cantor_codec_model_train(struct cantor_codec_model *m,
 
 bool cantor_codec_model_trained_through(const struct cantor_codec_model *m, uint64_t *ret_block)
 {
-    if (!m || !m->trained)
+    if (!m || !m->n_train_blocks)
         return false;
     if (ret_block)
         *ret_block = m->train_blocks[m->n_train_blocks - 1];
@@ -339,7 +338,7 @@ bool cantor_codec_model_trained_on(const struct cantor_codec_model *m, uint64_t 
 {
     size_t lo = 0, hi;
 
-    if (!m || !m->trained || first > last)
+    if (!m || !m->n_train_blocks || first > last)
         return false;
     hi = m->n_train_blocks;
     while (lo < hi) { /* the first training block >= first */

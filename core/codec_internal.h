@@ -199,9 +199,8 @@ struct cantor_codec_model {
      * searches indexes >= 10; encoder-only (the decoder reads (key, index) from the stream) */
     struct cantor_kmap deep;
     uint8_t hash[32];
-    bool trained;           /* trained on at least one delta */
-    uint64_t *train_blocks; /* the block numbers of those deltas, sorted, distinct */
-    size_t n_train_blocks;
+    uint64_t *train_blocks;            /* the block numbers of its training deltas, sorted, distinct */
+    size_t n_train_blocks;             /* 0: untrained */
     struct cantor_codec_breakdown *bd; /* not owned; NULL: no accounting */
     /* set by codec.c while a warm stream's carried CM state is swapped in: struct_encode/decode
      * then code from that state instead of resetting to the prior */
