@@ -27,6 +27,13 @@ static const char *train_files[] = {TRB "test_01.json", TRB "test_02.json", TRB 
                                     TRB "test_04.json", TRB "test_06.json", TRB "test_08.json"};
 static const char *eval_files[] = {TRB "test_05.json", TRB "test_31.json", TRB "test_37.json"};
 
+/* n bytes of the tests' linear congruential generator (state *x): the same bytes on every machine. */
+static void lcg_bytes(uint32_t *x, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)((*x = *x * 1103515245u + 12345u) >> 16);
+}
+
 static struct cantor_delta *load(const char *rel)
 {
     struct cantor_delta *d = NULL;
@@ -442,8 +449,7 @@ START_TEST(test_code_match_model)
     uint32_t x = 7;
 
     o.try_zstd = false;
-    for (size_t i = 0; i < sizeof(code); i++)
-        code[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+    lcg_bytes(&x, code, sizeof(code));
     ck_assert_int_eq(cantor_codec_model_new(&m), CANTOR_OK);
     ck_assert_int_eq(cantor_codec_ctx_new(&we), CANTOR_OK);
     ck_assert_int_eq(cantor_codec_ctx_new(&wd), CANTOR_OK);
@@ -506,8 +512,7 @@ static struct cantor_delta *synthetic(void)
     for (int a = 0; a < 40; a++) {
         struct cantor_delta_entry e;
         memset(&e, 0, sizeof(e));
-        for (int i = 0; i < 20; i++)
-            e.addr[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+        lcg_bytes(&x, e.addr, 20);
         e.kind = CANTOR_KIND_NONCE;
         e.old_val[31] = (uint8_t)a;
         e.new_val[31] = (uint8_t)(a + 1);
@@ -612,8 +617,7 @@ static struct cantor_delta *random_code_block(void)
     uint8_t code[8192];
     uint32_t x = 777;
 
-    for (size_t i = 0; i < sizeof(code); i++)
-        code[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+    lcg_bytes(&x, code, sizeof(code));
     ck_assert_int_eq(cantor_delta_new(17073192, &d), CANTOR_OK);
     memset(&e, 0, sizeof(e));
     memset(e.addr, 0xab, 20);
@@ -1330,8 +1334,7 @@ static struct cantor_delta *decimal_delta(bool noise)
                  lo = 7 + (x & 0xfff) * 10;
         unsigned ex = 9 + a % 10;
         memset(&e, 0, sizeof(e));
-        for (int i = 0; i < 20; i++)
-            e.addr[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+        lcg_bytes(&x, e.addr, 20);
         e.kind = CANTOR_KIND_BALANCE;
         dec_word(m * 1000 + step, ex, e.old_val);
         dec_word(m * 1000, ex, e.new_val); /* paid step * 10^ex */
@@ -1387,8 +1390,7 @@ static struct cantor_delta *v2_delta(bool broken)
         struct cantor_delta_entry e;
         unsigned __int128 r0, r1, n0, n1, a;
         memset(&e, 0, sizeof(e));
-        for (int i = 0; i < 20; i++)
-            e.addr[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+        lcg_bytes(&x, e.addr, 20);
         e.kind = CANTOR_KIND_STORAGE;
         e.slot[31] = 8;
         r0 = ((unsigned __int128)((x = x * 1103515245u + 12345u) >> 4) << 40) + 12345;
@@ -1434,8 +1436,7 @@ static void add_balance(struct cantor_delta *d, uint32_t *x, uint64_t old_hi, ui
     uint64_t old_lo = (uint64_t)1 << 62; /* room for the change either way */
 
     memset(&e, 0, sizeof(e));
-    for (int i = 0; i < 20; i++)
-        e.addr[i] = (uint8_t)((*x = *x * 1103515245u + 12345u) >> 16);
+    lcg_bytes(x, e.addr, 20);
     e.kind = CANTOR_KIND_BALANCE;
     put_u(e.old_val, 16, 8, old_hi);
     put_u(e.old_val, 24, 8, old_lo);
@@ -1508,8 +1509,7 @@ static struct cantor_delta *struct_delta(bool random)
         struct cantor_delta_entry e;
         uint8_t base[32], buf[64] = {0};
         memset(&e, 0, sizeof(e));
-        for (int i = 0; i < 20; i++)
-            e.addr[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+        lcg_bytes(&x, e.addr, 20);
         e.kind = CANTOR_KIND_STORAGE;
         memcpy(buf + 12, e.addr, 20); /* the contract's own address as the key */
         buf[63] = 2;
@@ -1522,8 +1522,7 @@ static struct cantor_delta *struct_delta(bool random)
                 carry = v >> 8;
             }
             if (random && member > 0)
-                for (int i = 0; i < 32; i++)
-                    e.slot[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+                lcg_bytes(&x, e.slot, 32);
             memset(e.new_val, 0, 32);
             e.new_val[31] = (uint8_t)(member + 1);
             ck_assert_int_eq(cantor_delta_add(d, &e), CANTOR_OK);
