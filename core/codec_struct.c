@@ -1281,6 +1281,67 @@ static bool numeric_type(uint32_t t)
            t == V_LIT;
 }
 
+/*
+ * Encoder: whether a residual rule codes w (old: its old value, mag = |w - old|, up: w >= old) in
+ * fewer bits than the magnitude choice *t (value *v) by more than its margin: V_DMRU_R, |w - old| =
+ * a recent change +/- a residual (the other side of a transfer, off by its fee), then, for a balance,
+ * V_CONS, w = old - the block's balance changes so far +/- a residual (the burn). The exact choices
+ * (refs, predictions) are never replaced. Sets *t, *v and the residual's sign and size.
+ */
+static void residual_rules(const struct sc *s, uint8_t kind, const uint8_t w[32], const uint8_t old[32],
+                           const uint8_t mag[32], bool up, uint32_t *t, uint64_t *v, uint32_t *rsg,
+                           uint64_t *rv)
+{
+    unsigned cur;
+
+    if (!numeric_type(*t))
+        return;
+    cur = (*t == V_DELTA_UP || *t == V_DELTA_DOWN || *t == V_SMALL) ? dec_bits64(*v) : 8 * dec_bytes(mag);
+    if (s->dmru_n && (DMRU_R_KINDS >> kind & 1)) {
+        unsigned best = ~0u, bi = 0, bsg = 0;
+        uint64_t br = 0;
+        for (unsigned i = 0; i < s->dmru_n; i++) {
+            /* residuals < 2^48 only: the top 24 bytes must match (a borrow across them is rare and
+             * only costs the choice), so two 64-bit loads decide */
+            uint64_t a, b, r;
+            unsigned c;
+            if (!same_top24(mag, s->dmru[i]))
+                continue;
+            a = cantor_be64_get(mag + 24);
+            b = cantor_be64_get(s->dmru[i] + 24);
+            r = a >= b ? a - b : b - a;
+            if (bitlen64(r) > DMRU_R_BOUND)
+                continue;
+            c = dec_bits64(r) + 1 + bitlen64(i);
+            if (c < best) {
+                best = c;
+                bi = i;
+                bsg = a >= b;
+                br = r;
+            }
+        }
+        if (best != ~0u && best + DMRU_R_MARGIN < cur) {
+            *t = V_DMRU_R;
+            *v = bi * 2 + up;
+            *rsg = bsg;
+            *rv = br;
+            cur = best;
+        }
+    }
+    if (kind == CANTOR_KIND_BALANCE) {
+        uint8_t pred[32], r[32];
+        uint64_t r64;
+        unsigned sg;
+        cantor_u256_sub(old, s->bsum, pred);
+        sg = cantor_u256_absdiff(w, pred, r);
+        if (word_to_u64(r, &r64) && bitlen64(r64) <= CONS_BOUND && dec_bits64(r64) + 1 + CONS_MARGIN < cur) {
+            *t = V_CONS;
+            *rsg = sg;
+            *rv = r64;
+        }
+    }
+}
+
 /* One 32-byte value; old (new values only) is the value before. Returns the type used. */
 static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const uint8_t *old)
 {
@@ -1290,9 +1351,12 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
     if (s->mode == M_ENC) {
         unsigned nlz = nlz_bytes(w);
         long ci;
-        uint8_t k[32] = {0};
+        uint8_t k[32] = {0}, mag[32] = {0}; /* mag = |w - old| */
+        bool up = false;                    /* w >= old */
         unsigned i;
 
+        if (old)
+            up = cantor_u256_absdiff(w, old, mag);
         t = V_LIT;
         if (nlz == 32) {
             t = V_ZERO;
@@ -1330,17 +1394,13 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                 goto chosen;
             }
         }
-        if (old && s->dmru_n) {
-            uint8_t mag[32];
-            bool up = cantor_u256_absdiff(w, old, mag);
-            if (32 - nlz_bytes(mag) >= DMRU_MIN)
-                for (i = 0; i < s->dmru_n; i++)
-                    if (memcmp(s->dmru[i], mag, 32) == 0) {
-                        t = V_DMRU;
-                        v = i * 2 + up;
-                        goto chosen;
-                    }
-        }
+        if (old && s->dmru_n && 32 - nlz_bytes(mag) >= DMRU_MIN)
+            for (i = 0; i < s->dmru_n; i++)
+                if (memcmp(s->dmru[i], mag, 32) == 0) {
+                    t = V_DMRU;
+                    v = i * 2 + up;
+                    goto chosen;
+                }
         if (old && e->kind == CANTOR_KIND_STORAGE && pack_fits(w, old)) {
             t = V_PACK;
             goto chosen;
@@ -1348,12 +1408,8 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
         {
             /* small value or delta vs the old value, whichever has fewer significant bits */
             uint64_t sv = 0, dv = 0;
-            bool small = word_to_u64(w, &sv), up = false, down = false;
-            if (old && nlz_bytes(old) < 32) {
-                up = word_sub_u64(w, old, &dv);
-                down = !up && word_sub_u64(old, w, &dv);
-            }
-            if ((up || down) && (!small || dec_bits64(dv) + 2 < dec_bits64(sv))) {
+            bool small = word_to_u64(w, &sv), delta = old && nlz_bytes(old) < 32 && word_to_u64(mag, &dv);
+            if (delta && (!small || dec_bits64(dv) + 2 < dec_bits64(sv))) {
                 t = up ? V_DELTA_UP : V_DELTA_DOWN;
                 v = dv;
             } else if (small) {
@@ -1361,70 +1417,10 @@ static uint32_t cvalue(struct sc *s, const struct ectx *e, uint8_t w[32], const 
                 v = sv;
             }
         }
-        if (t == V_LIT && old && nlz_bytes(old) < 32) {
-            uint8_t mag[32];
-            bool up = cantor_u256_absdiff(w, old, mag);
-            if (dec_bytes(mag) + 1 < dec_bytes(w))
-                t = up ? V_DBIG_UP : V_DBIG_DOWN;
-        }
-        if (old && s->dmru_n && (DMRU_R_KINDS >> e->kind & 1) && numeric_type(t)) {
-            /* |new - old| = dmru[i] +/- a residual (a transfer's fee) cheaper than the plain change */
-            uint8_t mag[32];
-            bool up;
-            unsigned cur, best = ~0u, bi = 0, bsg = 0;
-            uint64_t br = 0;
-            up = cantor_u256_absdiff(w, old, mag);
-            cur = (t == V_DELTA_UP || t == V_DELTA_DOWN || t == V_SMALL) ? dec_bits64(v) : 8 * dec_bytes(mag);
-            for (i = 0; i < s->dmru_n; i++) {
-                /* residuals < 2^48 only: the top 24 bytes must match (a borrow across them is rare
-                 * and only costs the choice), so two 64-bit loads decide */
-                uint64_t a, b, r;
-                unsigned c;
-                if (!same_top24(mag, s->dmru[i]))
-                    continue;
-                a = cantor_be64_get(mag + 24);
-                b = cantor_be64_get(s->dmru[i] + 24);
-                r = a >= b ? a - b : b - a;
-                if (bitlen64(r) > DMRU_R_BOUND)
-                    continue;
-                c = dec_bits64(r) + 1 + bitlen64(i);
-                if (c < best) {
-                    best = c;
-                    bi = i;
-                    bsg = a >= b;
-                    br = r;
-                }
-            }
-            if (best != ~0u && best + DMRU_R_MARGIN < cur) {
-                t = V_DMRU_R;
-                v = bi * 2 + up;
-                rsg = bsg;
-                rv = br;
-            }
-        }
-        if (old && e->kind == CANTOR_KIND_BALANCE && (numeric_type(t) || t == V_DMRU_R)) {
-            /* conservation: the block's balance changes sum to minus the burned base fee */
-            uint8_t pred[32], r[32], mag[32];
-            uint64_t r64;
-            unsigned cur, c, sg;
-            cantor_u256_absdiff(w, old, mag);
-            if (t == V_DMRU_R)
-                cur = dec_bits64(rv) + 1 + bitlen64(v / 2);
-            else if (t == V_DELTA_UP || t == V_DELTA_DOWN || t == V_SMALL)
-                cur = dec_bits64(v);
-            else
-                cur = 8 * dec_bytes(mag);
-            cantor_u256_sub(old, s->bsum, pred);
-            sg = cantor_u256_absdiff(w, pred, r);
-            if (word_to_u64(r, &r64) && bitlen64(r64) <= CONS_BOUND) {
-                c = dec_bits64(r64) + 1;
-                if (c + CONS_MARGIN < cur) {
-                    t = V_CONS;
-                    rsg = sg;
-                    rv = r64;
-                }
-            }
-        }
+        if (t == V_LIT && old && nlz_bytes(old) < 32 && dec_bytes(mag) + 1 < dec_bytes(w))
+            t = up ? V_DBIG_UP : V_DBIG_DOWN;
+        if (old)
+            residual_rules(s, e->kind, w, old, mag, up, &t, &v, &rsg, &rv);
     }
 chosen:
     cx[0] = 0;
